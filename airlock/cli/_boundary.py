@@ -1,0 +1,49 @@
+"""The one error boundary: an AirlockError becomes one line and its exit code."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from invoke.exceptions import Exit
+
+from airlock.errors import AirlockError, ExitCode
+from airlock.project import Project
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def boundary(fn: F) -> F:
+    """Wrap a task body: AirlockError -> ``airlock: error: ...`` + exit code."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        _setup_logging()
+        try:
+            return fn(*args, **kwargs)
+        except AirlockError as exc:
+            print(f"airlock: error: {exc}", file=sys.stderr)
+            raise Exit(code=int(exc.exit_code)) from None
+        except KeyboardInterrupt:
+            print("airlock: interrupted", file=sys.stderr)
+            raise Exit(code=int(ExitCode.INTERRUPTED)) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def project() -> Project:
+    return Project.here()
+
+
+def _setup_logging() -> None:
+    level = logging.DEBUG if os.environ.get("AIRLOCK_DEBUG") else logging.WARNING
+    logging.basicConfig(level=level, format="%(message)s", stream=sys.stderr)
+
+
+def split_list(values: list[str]) -> list[str]:
+    """``["a,b", "c"]`` -> ``["a", "b", "c"]`` (repeatable, comma-separated flags)."""
+    return [v.strip() for item in values for v in item.split(",") if v.strip()]

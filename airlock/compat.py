@@ -1,0 +1,161 @@
+"""Compatibility rules as data, checked when a preset loads.
+
+Every rule names the preset field it judges and says why, so an error reads
+``presets/x.json: tensorrt.version: TensorRT 8.x needs CUDA 11.8 (preset has 12.1)``.
+The same tables drive the interactive prompt, which only offers choices these
+rules accept.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from packaging.specifiers import SpecifierSet
+from packaging.version import Version
+
+if TYPE_CHECKING:
+    from airlock.presets import Preset
+
+PYPI_SIMPLE = "https://pypi.org/simple"
+TORCH_INDEX = "https://download.pytorch.org/whl/{tag}"
+
+#: CUDA versions a preset may name, with the cuDNN majors NVIDIA ships images for.
+CUDA_CUDNN: dict[str, tuple[str, ...]] = {
+    "11.8": ("8",),
+    "12.1": ("8",),
+    "12.4": ("9",),
+}
+
+#: TensorRT major -> CUDA versions it is built for (seed 004 §5.B).
+TENSORRT_CUDA: dict[int, SpecifierSet] = {
+    8: SpecifierSet("==11.8"),
+    10: SpecifierSet(">=12.0,<13"),
+}
+TENSORRT_VERSIONS: dict[str, tuple[str, ...]] = {
+    # CUDA -> TensorRT versions offered (full 4-part versions as NVIDIA numbers them)
+    "11.8": ("8.6.1.6",),
+    "12.1": ("10.0.1.6",),
+    "12.4": ("10.0.1.6", "10.1.0.27"),
+}
+
+
+@dataclass(frozen=True)
+class TorchRelease:
+    torchvision: str
+    torchaudio: str
+    python: SpecifierSet
+    cuda_tags: tuple[str, ...]  # builds published on download.pytorch.org (besides cpu)
+    pypi_tag: str  # what the plain PyPI linux x86_64 wheel is built with
+
+
+#: torch release -> matching torchvision/torchaudio, Pythons and CUDA builds.
+TORCH: dict[str, TorchRelease] = {
+    "2.0.1": TorchRelease("0.15.2", "2.0.2", SpecifierSet(">=3.8,<3.12"), ("cu117", "cu118"), "cu117"),
+    "2.1.0": TorchRelease("0.16.0", "2.1.0", SpecifierSet(">=3.8,<3.12"), ("cu118", "cu121"), "cu121"),
+    "2.1.2": TorchRelease("0.16.2", "2.1.2", SpecifierSet(">=3.8,<3.12"), ("cu118", "cu121"), "cu121"),
+    "2.2.2": TorchRelease("0.17.2", "2.2.2", SpecifierSet(">=3.8,<3.13"), ("cu118", "cu121"), "cu121"),
+    "2.3.1": TorchRelease("0.18.1", "2.3.1", SpecifierSet(">=3.8,<3.13"), ("cu118", "cu121"), "cu121"),
+    "2.4.1": TorchRelease("0.19.1", "2.4.1", SpecifierSet(">=3.8,<3.13"), ("cu118", "cu121", "cu124"), "cu121"),
+    "2.5.1": TorchRelease("0.20.1", "2.5.1", SpecifierSet(">=3.9,<3.14"), ("cu118", "cu121", "cu124"), "cu124"),
+}
+
+#: OS -> Python versions its own archive ships as .debs.
+OS_PYTHONS: dict[str, tuple[str, ...]] = {
+    "ubuntu22.04": ("3.10", "3.11"),
+    "debian12": ("3.11",),
+}
+
+#: OS -> the suite debootstrap uses to make it locally.
+OS_SUITES: dict[str, str] = {"ubuntu22.04": "jammy", "debian12": "bookworm"}
+
+#: seed 004 §1: CUDA presets stay on Ubuntu 22.04.
+CUDA_OS = "ubuntu22.04"
+
+
+def cuda_tag(cuda: str | None) -> str:
+    """``"11.8"`` -> ``"cu118"``; no CUDA -> ``"cpu"``."""
+    return "cpu" if cuda is None else "cu" + cuda.replace(".", "")
+
+
+def torch_index_for(torch_version: str, tag: str) -> tuple[str, ...]:
+    """The index URLs that serve torch ``torch_version`` built for ``tag``."""
+    rel = TORCH.get(torch_version)
+    urls = [TORCH_INDEX.format(tag=tag)]
+    if rel is not None and rel.pypi_tag == tag:
+        urls.insert(0, PYPI_SIMPLE)
+    return tuple(urls)
+
+
+@dataclass(frozen=True)
+class Violation:
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}"
+
+
+def check(preset: "Preset") -> list[Violation]:
+    """Every rule the preset breaks, in a stable order (empty when compatible)."""
+    out: list[Violation] = []
+    cuda = preset.cuda.version if preset.cuda else None
+    py = preset.python.version
+
+    # Python comes from the OS's own .debs.
+    pythons = OS_PYTHONS.get(preset.os, ())
+    if py not in pythons:
+        out.append(Violation("python.version", f"{preset.os} ships Python {', '.join(pythons) or 'none'} as .debs, not {py}"))
+
+    if preset.cuda is not None:
+        if preset.os != CUDA_OS:
+            out.append(Violation("os", f"CUDA presets stay on {CUDA_OS} (seed 004 §1), not {preset.os}"))
+        if cuda not in CUDA_CUDNN:
+            out.append(Violation("cuda.version", f"CUDA {cuda} is not one of {', '.join(CUDA_CUDNN)}"))
+        elif preset.cuda.cudnn not in CUDA_CUDNN[cuda]:
+            out.append(Violation("cuda.cudnn", f"CUDA {cuda} images ship cuDNN {', '.join(CUDA_CUDNN[cuda])}, not {preset.cuda.cudnn}"))
+        for stage in ("builder", "runtime"):
+            image = getattr(preset.base, stage).image
+            if image is not None and not _image_matches_cuda(image, cuda or "", preset.os):
+                out.append(Violation(f"base.{stage}.image", f"{image} does not name CUDA {cuda} on {preset.os}"))
+    elif preset.opencv is not None and preset.opencv.cuda:
+        out.append(Violation("opencv.cuda", "OpenCV with CUDA needs a CUDA preset (cuda is null)"))
+
+    if preset.tensorrt is not None:
+        trt = Version(preset.tensorrt.version)
+        if cuda is None:
+            out.append(Violation("tensorrt", "TensorRT needs CUDA (cuda is null)"))
+        else:
+            spec = TENSORRT_CUDA.get(trt.major)
+            if spec is None:
+                out.append(Violation("tensorrt.version", f"TensorRT {trt.major}.x is not supported (known: {', '.join(f'{m}.x' for m in TENSORRT_CUDA)})"))
+            elif Version(cuda) not in spec:
+                need = "CUDA 11.8" if trt.major == 8 else "CUDA 12.x"
+                out.append(Violation("tensorrt.version", f"TensorRT {trt.major}.x needs {need} (preset has CUDA {cuda})"))
+
+    if preset.torch is not None:
+        t = preset.torch
+        rel = TORCH.get(t.torch)
+        tag = cuda_tag(cuda)
+        if rel is None:
+            out.append(Violation("torch.torch", f"torch {t.torch} is not a known release (known: {', '.join(TORCH)})"))
+        else:
+            if t.torchvision != rel.torchvision:
+                out.append(Violation("torch.torchvision", f"torch {t.torch} pairs with torchvision {rel.torchvision}, not {t.torchvision}"))
+            if t.torchaudio != rel.torchaudio:
+                out.append(Violation("torch.torchaudio", f"torch {t.torch} pairs with torchaudio {rel.torchaudio}, not {t.torchaudio}"))
+            if Version(py) not in rel.python:
+                out.append(Violation("python.version", f"torch {t.torch} supports Python {rel.python}, not {py}"))
+            if tag != "cpu" and tag not in rel.cuda_tags:
+                out.append(Violation("torch.cuda_tag", f"torch {t.torch} has no {tag} build (builds: {', '.join(rel.cuda_tags)})"))
+        if t.cuda_tag != tag:
+            out.append(Violation("torch.cuda_tag", f"{t.cuda_tag} does not match the preset's CUDA ({tag})"))
+        elif rel is not None and t.index_url.rstrip("/") not in torch_index_for(t.torch, tag):
+            out.append(Violation("torch.index_url", f"{t.index_url} does not serve torch {t.torch} {tag} builds; use {torch_index_for(t.torch, tag)[0]}"))
+    return out
+
+
+def _image_matches_cuda(image: str, cuda: str, os_name: str) -> bool:
+    """``nvidia/cuda:11.8.0-cudnn8-devel-ubuntu22.04`` names CUDA 11.8 on ubuntu22.04."""
+    tag = image.rsplit(":", 1)[-1] if ":" in image.rsplit("/", 1)[-1] else ""
+    return tag.startswith(cuda + ".") and tag.endswith(os_name)

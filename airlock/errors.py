@@ -1,0 +1,88 @@
+"""One error hierarchy; the task boundary turns each into one line and an exit code.
+
+Exit codes (documented in the README and docs/build-guide.md):
+
+====  ==========================================================================
+code  meaning
+====  ==========================================================================
+0     success
+1     integrity problem: a checksum, size, missing/extra file, stale lock or
+      artifacts, a lock that does not cover its preset
+2     bad input: malformed or incompatible preset, bad name, bad flag, missing
+      file the user was asked to provide
+3     an external step failed: a command (docker, pip, uv, apt) or a download
+130   interrupted (Ctrl-C)
+====  ==========================================================================
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+from pathlib import Path
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    INTEGRITY = 1
+    BAD_INPUT = 2
+    EXTERNAL = 3
+    INTERRUPTED = 130
+
+
+class AirlockError(Exception):
+    """Base class: ``str(err)`` is the whole one-line, actionable message."""
+
+    exit_code: ExitCode = ExitCode.EXTERNAL
+
+
+class InputError(AirlockError):
+    """The user's input is wrong: a preset, a flag, a name, a path."""
+
+    exit_code = ExitCode.BAD_INPUT
+
+
+class PresetError(InputError):
+    """A preset file is malformed, has an unknown/bad field or breaks a rule."""
+
+    def __init__(self, path: Path | str, field: str | None, message: str) -> None:
+        self.path = str(path)
+        self.field = field
+        self.message = message
+        where = f"{self.path}: {field}" if field else self.path
+        super().__init__(f"{where}: {message}")
+
+
+class IntegrityError(AirlockError):
+    """Artifacts or locks are incomplete, altered or stale."""
+
+    exit_code = ExitCode.INTEGRITY
+
+
+class HashMismatch(IntegrityError):
+    def __init__(self, what: str, expected: str, actual: str) -> None:
+        self.what = what
+        self.expected = expected
+        self.actual = actual
+        super().__init__(f"{what}: sha256 mismatch: expected {expected}, got {actual}")
+
+
+class ExternalError(AirlockError):
+    """Something outside airlock failed: a download, the Docker engine."""
+
+    exit_code = ExitCode.EXTERNAL
+
+
+class CommandError(ExternalError):
+    """A subprocess exited non-zero; carries the command, code and output tail."""
+
+    def __init__(self, argv: list[str], returncode: int, tail: str) -> None:
+        self.argv = list(argv)
+        self.returncode = returncode
+        self.tail = tail
+        from shlex import join
+
+        last = " | ".join(line.strip() for line in tail.strip().splitlines()[-3:] if line.strip())
+        msg = f"command failed (exit {returncode}): {join(self.argv)}"
+        if last:
+            msg += f": {last}"
+        super().__init__(msg)

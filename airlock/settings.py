@@ -1,0 +1,77 @@
+"""Where flags, environment variables and preset values meet: decided here only.
+
+Precedence, highest first: command-line flag > environment variable > preset file
+> built-in default. Only these fields can be overridden from the environment
+(``.env`` is read too, by :mod:`airlock.secrets`, but only for secrets):
+
+=============================  ======================================  ================
+variable                       preset field                            flag
+=============================  ======================================  ================
+``AIRLOCK_BASE_IMAGE``         ``base.builder.image`` and              ``--base``
+                               ``base.runtime.image``
+``AIRLOCK_BUILDER_IMAGE``      ``base.builder.image``                  
+``AIRLOCK_RUNTIME_IMAGE``      ``base.runtime.image``                  
+``AIRLOCK_APP_SRC``            ``app.src``                             ``--app-src``
+``AIRLOCK_PLATFORM``           ``platform``                            
+=============================  ======================================  ================
+
+Overrides are validated like the file itself (a bad value names the variable).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from airlock.errors import PresetError
+
+ENV_FIELDS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "AIRLOCK_BASE_IMAGE": (("base", "builder"), ("base", "runtime")),
+    "AIRLOCK_BUILDER_IMAGE": (("base", "builder"),),
+    "AIRLOCK_RUNTIME_IMAGE": (("base", "runtime"),),
+    "AIRLOCK_APP_SRC": (("app", "src"),),
+    "AIRLOCK_PLATFORM": (("platform",),),
+}
+
+
+def collect(flags: Mapping[str, str | None], env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Merge flag values over environment values into one {VARIABLE: value} map.
+
+    ``flags`` uses the variable names as keys (``{"AIRLOCK_BASE_IMAGE": "--base value"}``);
+    an empty or ``None`` flag does not override.
+    """
+    env = os.environ if env is None else env
+    out = {k: v for k, v in env.items() if k in ENV_FIELDS and v}
+    out.update({k: v for k, v in flags.items() if v})
+    return out
+
+
+def apply_overrides(preset: Any, path: Path, overrides: Mapping[str, str]) -> Any:
+    """Return ``preset`` with ``overrides`` applied and re-validated."""
+    from airlock.presets import parse_preset
+
+    if not overrides:
+        return preset
+    data = preset.model_dump(mode="json")
+    # Specific variables win over the general AIRLOCK_BASE_IMAGE: apply it first.
+    for var in sorted(overrides, key=lambda v: v != "AIRLOCK_BASE_IMAGE"):
+        value = overrides[var]
+        for target in ENV_FIELDS[var]:
+            if target[0] == "base":
+                data["base"][target[1]] = {"image": value}
+            elif target[0] == "app":
+                if data.get("app") is None:
+                    raise PresetError(path, "app", f"{var} is set but the preset has no app section")
+                data["app"]["src"] = value
+            else:
+                data[target[0]] = value
+    try:
+        return parse_preset(data, f"{path} (with {', '.join(sorted(overrides))})")
+    except PresetError:
+        raise
+
+
+def apply_env_overrides(preset: Any, path: Path, env: Mapping[str, str] | None) -> Any:
+    return apply_overrides(preset, path, collect({}, env))
