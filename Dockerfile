@@ -1,0 +1,102 @@
+# airlock's one multi-stage Dockerfile, driven by `inv build` (see docs/build-guide.md).
+#
+# Nothing here reaches the network: no syntax line (it would pull a frontend image),
+# no ADD of a URL, and `inv build` runs every step with --network=none. Packages come
+# from the build context that `inv build` assembles from artifacts/<preset>/:
+#   debs/builder, debs/runtime   flat apt repositories (resolved by inv sync)
+#   wheels/, lock.txt            wheels checked by pip against the lock's hashes
+#   sources/                     FFmpeg/OpenCV/TensorRT archives, sha256-checked
+#   config/                      per-preset lists (apt packages, configure flags)
+#   scripts/                     the helper scripts from docker/ in the repository
+# They are bind-mounted into the steps that need them (RUN --mount), so no .deb,
+# wheel or archive is left in any layer.
+#
+# Stages:
+#   builder       toolchain + sources + Python venv + FFmpeg/OpenCV builds (the dev base)
+#   runtime-deps  runtime base + runtime .debs + the venv and build outputs, non-root user
+#   app-build     the application built from its source tree, on the builder
+#   runtime       runtime-deps + the application: what ships
+#   dev           app-build: toolchain, sources and application, for development
+#
+# The deps/app split: `inv build` tags builder and runtime-deps by a content hash of
+# their inputs and, when those tags exist, passes them as DEPS_BUILDER/DEPS_RUNTIME
+# so only the application layers are built.
+
+ARG BUILDER_IMAGE=airlock-missing-builder-image
+ARG RUNTIME_IMAGE=airlock-missing-runtime-image
+ARG DEPS_BUILDER=builder
+ARG DEPS_RUNTIME=runtime-deps
+
+# ----------------------------------------------------------------------- builder
+FROM ${BUILDER_IMAGE} AS builder
+ARG PYTHON_VERSION
+SHELL ["/bin/sh", "-eu", "-c"]
+ENV DEBIAN_FRONTEND=noninteractive LANG=C.UTF-8 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+
+RUN --mount=type=bind,source=scripts,target=/airlock/scripts \
+    --mount=type=bind,source=config,target=/airlock/config \
+    --mount=type=bind,source=debs/builder,target=/airlock/debs \
+    /airlock/scripts/apt-install /airlock/debs $(cat /airlock/config/apt-builder.txt) && \
+    /airlock/scripts/set-python "${PYTHON_VERSION}"
+
+RUN --mount=type=bind,source=wheels,target=/airlock/wheels \
+    --mount=type=bind,source=lock.txt,target=/airlock/lock.txt \
+    "python${PYTHON_VERSION}" -m venv /opt/venv && \
+    /opt/venv/bin/pip install --isolated --no-index --require-hashes --only-binary=:all: \
+        --find-links /airlock/wheels -r /airlock/lock.txt
+
+RUN --mount=type=bind,source=scripts,target=/airlock/scripts \
+    --mount=type=bind,source=config,target=/airlock/config \
+    --mount=type=bind,source=sources,target=/airlock/sources \
+    /airlock/scripts/build-ffmpeg "$(cat /airlock/config/ffmpeg-archive.txt)" /opt/ffmpeg /airlock/config/ffmpeg-flags.txt && \
+    /airlock/scripts/build-opencv "$(cat /airlock/config/opencv-archive.txt)" /opt/opencv /airlock/config/opencv-flags.txt && \
+    /airlock/scripts/install-tensorrt-tar "$(cat /airlock/config/tensorrt-archive.txt)" /opt/tensorrt && \
+    printf '%s\n' /opt/ffmpeg/lib /opt/opencv/lib /opt/tensorrt/lib > /etc/ld.so.conf.d/airlock.conf && ldconfig
+
+ENV PATH=/opt/app/bin:/opt/venv/bin:/opt/ffmpeg/bin:/opt/opencv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+    VIRTUAL_ENV=/opt/venv
+
+# ------------------------------------------------------------------ runtime-deps
+FROM ${RUNTIME_IMAGE} AS runtime-deps
+ARG PYTHON_VERSION
+SHELL ["/bin/sh", "-eu", "-c"]
+ENV DEBIAN_FRONTEND=noninteractive LANG=C.UTF-8
+
+RUN --mount=type=bind,source=scripts,target=/airlock/scripts \
+    --mount=type=bind,source=config,target=/airlock/config \
+    --mount=type=bind,source=debs/runtime,target=/airlock/debs \
+    /airlock/scripts/apt-install /airlock/debs $(cat /airlock/config/apt-runtime.txt) && \
+    /airlock/scripts/set-python "${PYTHON_VERSION}" && \
+    groupadd --system --gid 10001 app && \
+    useradd --system --uid 10001 --gid app --home-dir /home/app --create-home --shell /usr/sbin/nologin app && \
+    rm -rf /var/log/apt /var/log/dpkg.log /var/cache/debconf/*-old
+
+COPY --from=builder /opt/venv /opt/venv
+COPY --from=builder /opt/ffmpeg /opt/ffmpeg
+COPY --from=builder /opt/opencv /opt/opencv
+COPY --from=builder /opt/tensorrt /opt/tensorrt
+COPY --from=builder /etc/ld.so.conf.d/airlock.conf /etc/ld.so.conf.d/airlock.conf
+RUN ldconfig
+ENV PATH=/opt/app/bin:/opt/venv/bin:/opt/ffmpeg/bin:/opt/opencv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+    VIRTUAL_ENV=/opt/venv PYTHONDONTWRITEBYTECODE=1
+
+# --------------------------------------------------------------------- app-build
+FROM ${DEPS_BUILDER} AS app-build
+COPY app/ /src/app/
+COPY config/app-build.txt /airlock/app-build.txt
+RUN --mount=type=bind,source=scripts,target=/airlock/scripts \
+    --mount=type=secret,id=app.env,target=/run/secrets/app.env \
+    /airlock/scripts/build-app /airlock/app-build.txt
+
+# ----------------------------------------------------------------------- runtime
+FROM ${DEPS_RUNTIME} AS runtime
+COPY --from=app-build /opt/app /opt/app
+COPY config/entrypoint /usr/local/bin/airlock-entrypoint
+USER app
+WORKDIR /home/app
+ENTRYPOINT ["/usr/local/bin/airlock-entrypoint"]
+
+# --------------------------------------------------------------------------- dev
+FROM app-build AS dev
+COPY config/entrypoint /usr/local/bin/airlock-entrypoint
+WORKDIR /src/app

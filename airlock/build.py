@@ -1,0 +1,451 @@
+"""``inv build``: plan the offline build of one preset, then carry it out.
+
+Two docker builds, both ``--network=none`` with BuildKit:
+
+1. **deps** (``builder`` and ``runtime-deps`` stages): every input but the
+   application. Tagged ``airlock/<preset>:deps-<hash>-builder|runtime`` where the hash
+   covers the preset (less its app section), the lock, every .deb, wheel and source
+   archive (their sha256 from the verified manifest), the helper scripts, the
+   Dockerfile's deps stages and the base images' ids. Reused when both tags exist.
+2. **app** (``app-build`` then ``runtime`` or ``dev``): the application source tree,
+   built on the deps builder image and copied onto the deps runtime image.
+
+Each build gets its own small context under ``.airlock/build/<preset>/`` holding only
+what that build reads (hard links to the preset's artifacts; never another preset's
+artifacts, ``.env`` or ``.git``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from airlock import __version__, docker, images
+from airlock.debs import stage_packages
+from airlock.errors import InputError, IntegrityError
+from airlock.fsutil import sha256_bytes
+from airlock.presets import Preset
+from airlock.project import Project
+from airlock.runner import run
+
+TARGETS = ("runtime", "dev")
+DEPS_MARKER = "# --------------------------------------------------------------------- app-build"
+#: never copied from an application source tree into a context
+APP_EXCLUDES = {".git", ".env", ".hg", ".svn", "__pycache__", ".venv", ".mypy_cache", ".pytest_cache"}
+
+
+@dataclass(frozen=True)
+class BuildPlan:
+    preset: str
+    target: str
+    tag: str
+    deps_hash: str
+    deps_tags: dict[str, str]
+    deps_action: str  # "reuse" | "build"
+    base_refs: dict[str, str]
+    app_src: Path
+    labels: dict[str, str]
+    build_args: dict[str, str]
+    secrets: tuple[str, ...]
+    deps_context: dict[str, int] = field(default_factory=dict)  # relpath -> size
+    app_context: dict[str, int] = field(default_factory=dict)
+
+    def render(self) -> str:
+        lines = [
+            f"preset      {self.preset}",
+            f"target      {self.target} -> {self.tag}",
+            f"deps hash   {self.deps_hash[:16]} ({self.deps_action}: {self.deps_tags['builder']}, {self.deps_tags['runtime']})",
+            f"bases       builder={self.base_refs['builder']} runtime={self.base_refs['runtime']}",
+            f"app source  {self.app_src}",
+            f"context     deps {_human(sum(self.deps_context.values()))} in {len(self.deps_context)} files"
+            f"{' (not sent: deps reused)' if self.deps_action == 'reuse' else ''}; "
+            f"app {_human(sum(self.app_context.values()))} in {len(self.app_context)} files",
+            f"secrets     {', '.join(self.secrets) or 'none'}",
+        ]
+        return "\n".join(lines)
+
+
+def decide_deps(tags_exist: bool, no_cache: bool) -> str:
+    """Rebuild or reuse the deps images.
+
+    ==========  ========  =======
+    tags exist  no_cache  action
+    ==========  ========  =======
+    yes         no        reuse
+    yes         yes       build
+    no          no        build
+    no          yes       build
+    ==========  ========  =======
+    """
+    return "reuse" if tags_exist and not no_cache else "build"
+
+
+def _human(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GB"
+
+
+# ----------------------------------------------------------------- contexts
+
+
+def _config_files(project: Project, preset: Preset) -> dict[str, bytes]:
+    """The small per-preset files the Dockerfile reads from ``config/``."""
+
+    def lines(items: tuple[str, ...] | list[str]) -> bytes:
+        return "".join(f"{i}\n" for i in items).encode()
+
+    src = {s: "" for s in ("ffmpeg", "opencv", "tensorrt")}
+    if preset.ffmpeg:
+        src["ffmpeg"] = f"/airlock/sources/{preset.ffmpeg.filename}"
+    if preset.opencv:
+        src["opencv"] = f"/airlock/sources/{preset.opencv.filename}"
+    if preset.tensorrt and preset.tensorrt.source == "tar" and preset.tensorrt.url:
+        src["tensorrt"] = f"/airlock/sources/{preset.tensorrt.url.rsplit('/', 1)[-1]}"
+    opencv_flags: list[str] = []
+    if preset.opencv:
+        opencv_flags = [
+            f"-DWITH_CUDA={'ON' if preset.opencv.cuda else 'OFF'}",
+            f"-DBUILD_opencv_dnn={'ON' if preset.opencv.dnn else 'OFF'}",
+            *(["-DOPENCV_DNN_CUDA=ON"] if preset.opencv.cuda and preset.opencv.dnn else []),
+            *preset.opencv.cmake_flags,
+        ]
+    return {
+        "config/apt-builder.txt": lines(stage_packages(preset, "builder")),
+        "config/apt-runtime.txt": lines(stage_packages(preset, "runtime")),
+        "config/ffmpeg-archive.txt": (src["ffmpeg"] + "\n").encode(),
+        "config/ffmpeg-flags.txt": lines(preset.ffmpeg.configure_flags if preset.ffmpeg else ()),
+        "config/opencv-archive.txt": (src["opencv"] + "\n").encode(),
+        "config/opencv-flags.txt": lines(opencv_flags),
+        "config/tensorrt-archive.txt": (src["tensorrt"] + "\n").encode(),
+    }
+
+
+def _app_config(preset: Preset) -> dict[str, bytes]:
+    assert preset.app is not None
+    entry = "#!/bin/sh\nexec " + shlex.join(preset.app.entrypoint) + ' "$@"\n'
+    return {
+        "config/app-build.txt": "".join(f"{a}\n" for a in preset.app.build).encode(),
+        "config/entrypoint": entry.encode(),
+    }
+
+
+def _scripts(project: Project) -> dict[str, Path]:
+    d = project.root / "docker"
+    if not d.is_dir():
+        raise InputError(f"{d}: missing (the build's helper scripts live there)")
+    return {f"scripts/{p.name}": p for p in sorted(d.iterdir()) if p.is_file()}
+
+
+def _deps_dockerfile(text: str) -> str:
+    return text.split(DEPS_MARKER, 1)[0]
+
+
+def artifact_files(project: Project, preset: Preset) -> dict[str, Path]:
+    """The store files the deps build reads (context path -> store path)."""
+    store = project.artifacts(preset.name)
+    out: dict[str, Path] = {}
+    for sub in ("wheels", "debs/builder", "debs/runtime", "sources"):
+        d = store / sub
+        if d.is_dir():
+            for p in sorted(d.iterdir()):
+                if p.is_file() and not p.name.endswith(".part"):
+                    out[f"{sub}/{p.name}"] = p
+        else:
+            out[f"{sub}/.keep"] = Path(os.devnull)  # an empty folder in the context
+    return out
+
+
+def deps_hash(project: Project, preset: Preset, store_sha: Mapping[str, str], base_ids: Mapping[str, str]) -> str:
+    """Content hash of every input of the deps images (see module docstring)."""
+    h = hashlib.sha256()
+    preset_data = preset.model_dump(mode="json")
+    preset_data.pop("app", None)
+    preset_data.pop("description", None)
+    parts: dict[str, object] = {
+        "airlock-deps-v1": True,
+        "preset": preset_data,
+        "lock": sha256_bytes(project.lock_path(preset.name).read_bytes()),
+        "dockerfile": sha256_bytes(_deps_dockerfile(project.dockerfile.read_text()).encode()),
+        "scripts": {k: sha256_bytes(v.read_bytes()) for k, v in _scripts(project).items()},
+        "config": {k: sha256_bytes(v) for k, v in _config_files(project, preset).items()},
+        "artifacts": dict(sorted(store_sha.items())),
+        "bases": dict(sorted(base_ids.items())),
+    }
+    h.update(json.dumps(parts, sort_keys=True).encode())
+    return h.hexdigest()
+
+
+def _materialize(dest: Path, files: Mapping[str, Path | bytes]) -> dict[str, int]:
+    """Make ``dest`` hold exactly ``files`` (hard links where possible); return sizes."""
+    want = set(files)
+    if dest.exists():
+        for p in sorted(dest.rglob("*"), reverse=True):
+            rel = p.relative_to(dest).as_posix()
+            if p.is_file() and rel not in want:
+                p.unlink()
+            elif p.is_dir() and not any(p.iterdir()):
+                p.rmdir()
+    sizes: dict[str, int] = {}
+    for rel, src in files.items():
+        target = dest / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(src, bytes):
+            if not target.exists() or target.read_bytes() != src:
+                tmp = target.with_name(target.name + ".tmp")
+                tmp.write_bytes(src)
+                os.chmod(tmp, 0o755 if rel.startswith(("scripts/", "config/entrypoint")) else 0o644)
+                tmp.replace(target)
+            sizes[rel] = len(src)
+            continue
+        if src == Path(os.devnull):
+            target.write_bytes(b"") if not target.exists() else None
+            sizes[rel] = 0
+            continue
+        st = src.stat()
+        if target.exists():
+            tst = target.stat()
+            if (tst.st_ino == st.st_ino and tst.st_dev == st.st_dev) or (
+                tst.st_size == st.st_size and target.read_bytes() == src.read_bytes()
+            ):
+                sizes[rel] = st.st_size
+                continue
+            target.unlink()
+        try:
+            os.link(src, target)
+        except OSError:
+            shutil.copy2(src, target)
+        sizes[rel] = st.st_size
+    return sizes
+
+
+def app_files(app_src: Path) -> dict[str, Path]:
+    if not app_src.is_dir():
+        raise InputError(f"app source {app_src}: not a directory (set app.src in the preset, AIRLOCK_APP_SRC or --app-src)")
+    out: dict[str, Path] = {}
+    for dirpath, dirnames, filenames in os.walk(app_src):
+        dirnames[:] = sorted(d for d in dirnames if d not in APP_EXCLUDES)
+        for fn in sorted(filenames):
+            if fn in APP_EXCLUDES or fn.endswith(".pyc"):
+                continue
+            p = Path(dirpath) / fn
+            if p.is_symlink() or not p.is_file():
+                continue
+            out["app/" + p.relative_to(app_src).as_posix()] = p
+    if not out:
+        raise InputError(f"app source {app_src}: empty")
+    return out
+
+
+# --------------------------------------------------------------------- plan
+
+
+def resolve_app_src(project: Project, preset: Preset, app_src_flag: str) -> Path:
+    """``--app-src`` > ``AIRLOCK_APP_SRC`` (already applied to the preset) > ``app.src``."""
+    if preset.app is None:
+        raise InputError(f"{project.preset_path(preset.name)}: app: the preset has no app section to build")
+    raw = app_src_flag or preset.app.src
+    path = Path(raw)
+    return (path if path.is_absolute() else project.root / path).resolve()
+
+
+def plan_build(
+    project: Project,
+    preset: Preset,
+    *,
+    target: str,
+    tag: str = "",
+    app_src: str = "",
+    no_cache: bool = False,
+    build_args: Mapping[str, str] | None = None,
+    query_engine: bool = True,
+) -> tuple[BuildPlan, dict[str, Path | bytes], dict[str, Path | bytes]]:
+    """Work out the build without building: tags, the deps decision, both contexts."""
+    if target not in TARGETS:
+        raise InputError(f"--target {target!r}: choose one of {', '.join(TARGETS)}")
+    from airlock import manifest as _manifest
+
+    man = _manifest.read_manifest(project.artifacts(preset.name))
+    store_sha = {e.path: e.sha256 for e in man.entries}
+    src = resolve_app_src(project, preset, app_src)
+
+    bases = {stage: images.base_image(preset, stage) for stage in images.STAGES}
+    base_ids: dict[str, str] = {}
+    for stage, img in bases.items():
+        got = docker.image_id(img.ref) if query_engine else None
+        if got is None:
+            # Not loaded yet: the saved tarball's hash stands in for its id (same bytes, same image).
+            got = "tar:" + store_sha.get(f"images/{img.tar_name}", "missing")
+        base_ids[stage] = got
+
+    dockerfile = project.dockerfile.read_bytes()
+    deps_files: dict[str, Path | bytes] = {"Dockerfile": dockerfile, "lock.txt": project.lock_path(preset.name)}
+    deps_files.update(_scripts(project))
+    deps_files.update(_config_files(project, preset))
+    deps_files.update(artifact_files(project, preset))
+    missing = [rel for rel, p in deps_files.items() if isinstance(p, Path) and p != Path(os.devnull) and rel not in ("lock.txt",) and not rel.startswith("scripts/") and rel not in store_sha]
+    if missing:
+        raise IntegrityError(f"artifacts/{preset.name}: {missing[0]} is not in manifest.json; run: inv sync --preset {preset.name}")
+
+    dhash = deps_hash(project, preset, {k: v for k, v in store_sha.items() if not k.startswith("images/")}, base_ids)
+    deps_tags = {
+        "builder": f"airlock/{preset.name}:deps-{dhash[:16]}-builder",
+        "runtime": f"airlock/{preset.name}:deps-{dhash[:16]}-runtime",
+    }
+    exist = query_engine and all(docker.image_exists(t) for t in deps_tags.values())
+    action = decide_deps(exist, no_cache)
+
+    app_ctx: dict[str, Path | bytes] = {"Dockerfile": dockerfile}
+    app_ctx.update(_scripts(project))
+    app_ctx.update(_app_config(preset))
+    app_ctx.update(app_files(src))
+
+    lock_digest = ""
+    lock_text = project.lock_path(preset.name).read_text()
+    for line in lock_text.splitlines():
+        if line.startswith("# airlock-input-digest:"):
+            lock_digest = line.split(":", 1)[1].strip()
+    labels = {
+        "org.opencontainers.image.title": f"{preset.name} ({target})",
+        "org.opencontainers.image.description": preset.description or f"airlock preset {preset.name}",
+        "org.opencontainers.image.version": __version__,
+        "org.opencontainers.image.vendor": "airlock",
+        "org.opencontainers.image.base.name": bases["runtime" if target == "runtime" else "builder"].ref,
+        "io.airlock.preset": preset.name,
+        "io.airlock.target": target,
+        "io.airlock.lock-digest": lock_digest,
+        "io.airlock.deps-hash": dhash,
+        "io.airlock.python": preset.python.version,
+        "io.airlock.torch": preset.torch.torch if preset.torch else "none",
+        "io.airlock.cuda": preset.cuda.version if preset.cuda else "none",
+        "io.airlock.tensorrt": preset.tensorrt.version if preset.tensorrt else "none",
+        "io.airlock.ffmpeg": preset.ffmpeg.version if preset.ffmpeg else "none",
+        "io.airlock.opencv": preset.opencv.version if preset.opencv else "none",
+    }
+    plan = BuildPlan(
+        preset=preset.name,
+        target=target,
+        tag=tag or f"airlock/{preset.name}:{target}",
+        deps_hash=dhash,
+        deps_tags=deps_tags,
+        deps_action=action,
+        base_refs={s: b.ref for s, b in bases.items()},
+        app_src=src,
+        labels=labels,
+        build_args=dict(build_args or {}),
+        secrets=tuple(preset.app.secrets) if preset.app else (),
+        deps_context={k: (len(v) if isinstance(v, bytes) else (0 if v == Path(os.devnull) else v.stat().st_size)) for k, v in deps_files.items()},
+        app_context={k: (len(v) if isinstance(v, bytes) else v.stat().st_size) for k, v in app_ctx.items()},
+    )
+    return plan, deps_files, app_ctx
+
+
+# -------------------------------------------------------------------- apply
+
+
+@dataclass
+class BuildResult:
+    tag: str
+    image_id: str
+    size: int
+    deps_action: str
+    seconds: dict[str, float]
+
+
+def apply_build(
+    project: Project,
+    preset: Preset,
+    plan: BuildPlan,
+    deps_files: Mapping[str, Path | bytes],
+    app_files_: Mapping[str, Path | bytes],
+    *,
+    no_cache: bool = False,
+    secret_env: Mapping[str, str] | None = None,
+    say=print,  # type: ignore[no-untyped-def]
+) -> BuildResult:
+    builder = docker.detect_builder()
+    say(f"builder     {builder.describe()}")
+    seconds: dict[str, float] = {}
+    root = project.root / ".airlock" / "build" / preset.name
+
+    common = [
+        "--network=none",
+        "--progress=plain",
+        "--build-arg", f"PYTHON_VERSION={preset.python.version}",
+    ]
+    if no_cache:
+        common.append("--no-cache")
+    for k, v in plan.build_args.items():
+        common += ["--build-arg", f"{k}={v}"]
+
+    if plan.deps_action == "build":
+        t0 = time.monotonic()
+        for stage in images.STAGES:
+            images.ensure_loaded(images.base_image(preset, stage), project.artifacts(preset.name) / "images")
+        sizes = _materialize(root / "deps", deps_files)
+        say(f"deps context {_human(sum(sizes.values()))} in {len(sizes)} files ({root / 'deps'})")
+        deps_labels = {k: v for k, v in plan.labels.items() if k.startswith("io.airlock.") and k != "io.airlock.target"}
+        for stage, target in (("builder", "builder"), ("runtime", "runtime-deps")):
+            argv = builder.build_argv() + common + [
+                "--build-arg", f"BUILDER_IMAGE={plan.base_refs['builder']}",
+                "--build-arg", f"RUNTIME_IMAGE={plan.base_refs['runtime']}",
+                "--target", target,
+                "-t", plan.deps_tags[stage],
+            ]
+            for k, v in sorted(deps_labels.items()):
+                argv += ["--label", f"{k}={v}"]
+            argv.append(str(root / "deps"))
+            run(argv, env=builder.env, stream=True, capture=False)
+        seconds["deps"] = time.monotonic() - t0
+    else:
+        say(f"deps        reusing {plan.deps_tags['builder']} and {plan.deps_tags['runtime']}")
+
+    t0 = time.monotonic()
+    sizes = _materialize(root / "app", app_files_)
+    say(f"app context {_human(sum(sizes.values()))} in {len(sizes)} files ({root / 'app'})")
+    argv = builder.build_argv() + common + [
+        "--build-arg", f"DEPS_BUILDER={plan.deps_tags['builder']}",
+        "--build-arg", f"DEPS_RUNTIME={plan.deps_tags['runtime']}",
+        "--target", plan.target,
+        "-t", plan.tag,
+    ]
+    labels = dict(plan.labels)
+    labels["org.opencontainers.image.created"] = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    rev = _git_revision(plan.app_src)
+    if rev:
+        labels["org.opencontainers.image.revision"] = rev
+    for k, v in sorted(labels.items()):
+        argv += ["--label", f"{k}={v}"]
+    with tempfile.TemporaryDirectory(prefix="airlock-secrets-") as tmp:
+        if plan.secrets:
+            env_file = Path(tmp) / "app.env"
+            fd = os.open(env_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                for name in plan.secrets:
+                    fh.write(f"{name}={shlex.quote((secret_env or {})[name])}\n")
+            argv += ["--secret", f"id=app.env,src={env_file}"]
+        argv.append(str(root / "app"))
+        run(argv, env=builder.env, stream=True, capture=False)
+    seconds["app"] = time.monotonic() - t0
+    info = docker.inspect_image(plan.tag)
+    return BuildResult(plan.tag, info["Id"], int(info.get("Size", 0)), plan.deps_action, seconds)
+
+
+def _git_revision(path: Path) -> str:
+    try:
+        proc = subprocess.run(["git", "-C", str(path), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return proc.stdout.strip() if proc.returncode == 0 else ""

@@ -1,0 +1,128 @@
+"""Base images: their references, how sync saves them, how build loads them.
+
+A preset's base is either a registry image (``base.builder.image``) or one airlock
+makes locally with debootstrap (``base.builder.bootstrap``) where no registry can
+serve one. Either way sync saves it as a tarball in ``artifacts/<preset>/images/``
+and build loads it from there when the engine lacks it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from airlock import docker
+from airlock.errors import ExternalError, IntegrityError
+from airlock.presets import Base, Preset
+from airlock.runner import run
+
+STAGES = ("builder", "runtime")
+
+
+@dataclass(frozen=True)
+class BaseImage:
+    ref: str
+    base: Base
+
+    @property
+    def tar_name(self) -> str:
+        return re.sub(r"[^A-Za-z0-9._-]+", "_", self.ref) + ".tar"
+
+    @property
+    def bootstrapped(self) -> bool:
+        return self.base.bootstrap is not None
+
+
+def base_image(preset: Preset, stage: str) -> BaseImage:
+    base: Base = getattr(preset.base, stage)
+    if base.image is not None:
+        return BaseImage(base.image, base)
+    bs = base.bootstrap
+    assert bs is not None
+    digest = hashlib.sha256(json.dumps(bs.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()[:12]
+    return BaseImage(f"airlock-base/{preset.os}:{bs.suite}-{bs.variant}-{digest}", base)
+
+
+def base_images(preset: Preset) -> list[BaseImage]:
+    """The distinct base images of a preset (builder first)."""
+    out: list[BaseImage] = []
+    for stage in STAGES:
+        img = base_image(preset, stage)
+        if img.ref not in [o.ref for o in out]:
+            out.append(img)
+    return out
+
+
+def make_available(img: BaseImage, platform: str) -> None:
+    """Get ``img`` into the engine for sync: already there, bootstrapped here, or pulled."""
+    if docker.image_exists(img.ref):
+        return
+    if img.bootstrapped:
+        bootstrap(img)
+        return
+    proc = run([docker.client(), "pull", "--platform", platform, img.ref], check=False)
+    if proc.returncode != 0:
+        last = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or [""]
+        raise ExternalError(
+            f"base image {img.ref}: docker pull failed ({last[0]}); load it into the engine "
+            "(docker load -i ...) and run inv sync again"
+        )
+
+
+def bootstrap(img: BaseImage) -> None:
+    """debootstrap a minimal rootfs and import it into the engine as ``img.ref``."""
+    bs = img.base.bootstrap
+    assert bs is not None
+    if shutil.which("debootstrap") is None:
+        raise ExternalError("debootstrap is not installed (apt-get install debootstrap, or ./bootstrap.sh setup)")
+    with tempfile.TemporaryDirectory(prefix="airlock-rootfs-") as tmp:
+        rootfs = Path(tmp) / "rootfs"
+        run(
+            ["debootstrap", f"--variant={bs.variant}", f"--components={','.join(bs.components)}", bs.suite, str(rootfs), bs.mirror],
+            timeout=1800,
+        )
+        # Keep the image small and free of a stale package cache: sync resolves .debs afresh.
+        for sub in ("var/cache/apt/archives", "var/lib/apt/lists"):
+            d = rootfs / sub
+            for f in d.glob("*"):
+                if f.is_file():
+                    f.unlink()
+        tar = Path(tmp) / "rootfs.tar"
+        run(["tar", "--numeric-owner", "-C", str(rootfs), "-cf", str(tar), "."])
+        run(
+            [
+                docker.client(), "import",
+                "--change", 'CMD ["/bin/bash"]',
+                "--change", "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                "--change", "ENV LANG=C.UTF-8",
+                str(tar), img.ref,
+            ]
+        )
+
+
+def save(img: BaseImage, dest: Path) -> None:
+    """``docker save`` into ``dest`` atomically."""
+    part = dest.with_name(dest.name + ".part")
+    part.unlink(missing_ok=True)
+    docker.save(img.ref, part)
+    part.replace(dest)
+
+
+def ensure_loaded(img: BaseImage, images_dir: Path) -> str:
+    """For build: the engine's image id of ``img``, loading its tarball when missing."""
+    got = docker.image_id(img.ref)
+    if got:
+        return got
+    tar = images_dir / img.tar_name
+    if not tar.exists():
+        raise IntegrityError(f"base image {img.ref} is neither in the engine nor at {tar}; run: inv sync --only images")
+    docker.load(tar)
+    got = docker.image_id(img.ref)
+    if not got:
+        raise IntegrityError(f"{tar}: loading it did not provide {img.ref}")
+    return got

@@ -1,0 +1,417 @@
+"""``inv sync``: fill ``artifacts/<preset>/`` with exactly what one image needs.
+
+Plan, then apply. :func:`plan_sync` looks at the preset, its lock and what the store
+already holds, and says per phase what is kept, fetched and removed; ``--dry-run``
+prints that. :func:`apply_sync` carries it out and writes ``manifest.json`` and
+``SHA256SUMS`` atomically at the end, over every file in the store.
+
+Phases (``--only`` picks some; the manifest still covers the whole store):
+
+images   the preset's base images saved with ``docker save`` (bootstrapped locally
+         with debootstrap when the preset asks for it)
+debs     per stage, the .debs the stage's base lacks, resolved in a container of
+         that base (needs ``images``' bases in the engine)
+wheels   one wheel per pin for the target, hash-checked against the lock
+sources  FFmpeg/OpenCV/TensorRT archives, hash-checked against the preset
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tarfile
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from airlock import __version__, debs, docker, fetch, images, lockfile, manifest, wheels
+from airlock.errors import InputError, IntegrityError
+from airlock.fsutil import atomic_write_text, sha256_bytes, sha256_file
+from airlock.presets import Preset
+from airlock.project import Project
+from airlock.target import Target
+
+PHASES = ("images", "debs", "wheels", "sources")
+
+
+@dataclass
+class PhasePlan:
+    keep: list[str] = field(default_factory=list)  # store-relative paths kept as they are
+    fetch: list[str] = field(default_factory=list)  # what will be fetched/made (descriptions)
+    remove: list[str] = field(default_factory=list)  # store-relative paths no longer wanted
+
+
+@dataclass
+class SyncPlan:
+    preset: str
+    phases: dict[str, PhasePlan]
+    wheel_choices: list[wheels.WheelChoice]
+    debs_todo: list[str]  # stages to resolve
+    images_todo: list[str]  # base refs to save
+    sources_todo: list[str]  # filenames to download
+    known: dict[str, str]  # path -> sha256 of files that are intact now
+
+    def render(self) -> str:
+        out = [f"sync plan for {self.preset}:"]
+        for name, ph in self.phases.items():
+            out.append(f"  {name:8} keep {len(ph.keep):4}  fetch {len(ph.fetch):4}  remove {len(ph.remove):4}")
+            out += [f"      + {f}" for f in ph.fetch]
+            out += [f"      - {f}" for f in ph.remove]
+        return "\n".join(out)
+
+    @property
+    def noop(self) -> bool:
+        return not any(ph.fetch or ph.remove for ph in self.phases.values())
+
+
+@dataclass
+class PhaseResult:
+    files: int = 0
+    bytes: int = 0
+    reused: int = 0
+    downloaded: int = 0
+    seconds: float = 0.0
+
+
+# -------------------------------------------------------------------- helpers
+
+
+def _image_id_from_tar(tar: Path) -> str | None:
+    """The image id recorded in a ``docker save`` tarball, without loading it."""
+    try:
+        with tarfile.open(tar) as tf:
+            member = tf.extractfile("manifest.json")
+            if member is None:
+                return None
+            data = json.load(member)
+    except (OSError, tarfile.TarError, KeyError, json.JSONDecodeError):
+        return None
+    config = data[0].get("Config", "")
+    digest = config.rsplit("/", 1)[-1].removesuffix(".json")
+    return f"sha256:{digest}" if len(digest) == 64 else None
+
+
+def _inputs_file(stage: str) -> str:
+    return f"debs/{stage}/inputs.json"
+
+
+def _deb_inputs(preset: Preset, stage: str, base_id: str) -> str:
+    return json.dumps(
+        {"base": base_id, "packages": list(debs.stage_packages(preset, stage)), "platform": preset.platform},
+        indent=2,
+        sort_keys=True,
+    ) + "\n"
+
+
+def _intact(store: Path, jobs: int) -> dict[str, str]:
+    """sha256 of every file now in the store that the previous manifest vouches for.
+
+    A file whose hash no longer matches its manifest entry is left out, so the
+    plan fetches it again.
+    """
+    try:
+        man = manifest.read_manifest(store)
+    except (InputError, FileNotFoundError):
+        return {}
+    listed = {e.path: e for e in man.entries}
+    paths = [store / p for p, e in listed.items() if (store / p).is_file() and (store / p).stat().st_size == e.size]
+    got = manifest.hash_files(paths, jobs=jobs)
+    out = {}
+    for path, sha in got.items():
+        rel = Path(path).relative_to(store).as_posix()
+        if listed[rel].sha256 == sha:
+            out[rel] = sha
+    return out
+
+
+def _base_id(img: images.BaseImage, store: Path) -> str | None:
+    got = docker.image_id(img.ref)
+    if got:
+        return got
+    tar = store / "images" / img.tar_name
+    return _image_id_from_tar(tar) if tar.exists() else None
+
+
+# ----------------------------------------------------------------------- plan
+
+
+def plan_sync(project: Project, preset: Preset, only: tuple[str, ...] = PHASES, jobs: int = 4) -> SyncPlan:
+    """What ``inv sync`` would do; reads the store and the indexes, writes nothing."""
+    bad = [o for o in only if o not in PHASES]
+    if bad:
+        raise InputError(f"--only {','.join(bad)}: choose from {','.join(PHASES)}")
+    store = project.artifacts(preset.name)
+    lock = lockfile.read(project.lock_path(preset.name))
+    _check_lock_fresh(project, preset, lock)
+    target = Target.for_preset(preset)
+    known = _intact(store, jobs)
+    phases = {p: PhasePlan() for p in PHASES}
+
+    # wheels: first, so a pin without a wheel for the target is reported before anything else
+    present_wheels = {p: s for p, s in known.items() if p.startswith("wheels/")}
+    choices: list[wheels.WheelChoice] = []
+    if "wheels" in only:
+        choices, _ = wheels.plan(lock, target, {Path(p).name: s for p, s in present_wheels.items()}, jobs=max(jobs, 8))
+    wanted_wheels = _wanted_wheels(lock, target, present_wheels, choices)
+    for p in sorted(present_wheels):
+        (phases["wheels"].keep if p in wanted_wheels else phases["wheels"].remove).append(p)
+    phases["wheels"].fetch += [f"wheels/{c.filename}" for c in choices]
+    for p in _unlisted(store, "wheels", known):
+        phases["wheels"].remove.append(p)
+
+    # images
+    images_todo: list[str] = []
+    wanted_images = set()
+    for img in images.base_images(preset):
+        rel = f"images/{img.tar_name}"
+        wanted_images.add(rel)
+        if rel in known:
+            phases["images"].keep.append(rel)
+        elif "images" in only:
+            images_todo.append(img.ref)
+            phases["images"].fetch.append(f"{rel} ({'debootstrap' if img.bootstrapped else 'docker save'} {img.ref})")
+    for p in sorted(k for k in known if k.startswith("images/") and k not in wanted_images) + _unlisted(store, "images", known):
+        phases["images"].remove.append(p)
+
+    # debs
+    debs_todo: list[str] = []
+    for stage in images.STAGES:
+        img = images.base_image(preset, stage)
+        base_id = _base_id(img, store) or "unknown"
+        inputs_rel = _inputs_file(stage)
+        current = (store / inputs_rel).read_text() if inputs_rel in known else None
+        stage_files = sorted(k for k in known if k.startswith(f"debs/{stage}/"))
+        complete = current == _deb_inputs(preset, stage, base_id) and f"debs/{stage}/Packages" in known and _packages_complete(store, stage, known)
+        if complete:
+            phases["debs"].keep += stage_files
+        elif "debs" in only:
+            debs_todo.append(stage)
+            phases["debs"].fetch.append(f"debs/{stage}/ (apt in {img.ref}: {' '.join(debs.stage_packages(preset, stage))})")
+        else:
+            phases["debs"].keep += stage_files
+    for p in sorted(k for k in known if k.startswith("debs/") and k.split("/")[1] not in images.STAGES) + _unlisted(store, "debs", known):
+        phases["debs"].remove.append(p)
+
+    # sources
+    sources_todo: list[str] = []
+    wanted_sources = set()
+    for src in preset.sources:
+        rel = f"sources/{src.filename}"
+        wanted_sources.add(rel)
+        if known.get(rel) == src.sha256:
+            phases["sources"].keep.append(rel)
+        elif "sources" in only:
+            sources_todo.append(src.filename)
+            phases["sources"].fetch.append(f"{rel} ({src.url})")
+    for p in sorted(k for k in known if k.startswith("sources/") and k not in wanted_sources) + _unlisted(store, "sources", known):
+        phases["sources"].remove.append(p)
+
+    return SyncPlan(preset.name, phases, choices, debs_todo, images_todo, sources_todo, known)
+
+
+def _wanted_wheels(lock: lockfile.Lockfile, target: Target, present: dict[str, str], choices: list[wheels.WheelChoice]) -> set[str]:
+    """Present wheels to keep: for each pin, the best present wheel (if no new one is chosen)."""
+    chosen = {c.pin.key for c in choices}
+    keep: set[str] = set()
+    for pin in lock.pins:
+        if pin.key in chosen:
+            continue
+        best: tuple[int, str] | None = None
+        for rel, sha in present.items():
+            fn = Path(rel).name
+            if sha not in pin.hashes:
+                continue
+            rank = wheels.wheel_rank(fn, target)
+            if rank is not None and (best is None or rank < best[0]):
+                best = (rank, rel)
+        if best:
+            keep.add(best[1])
+    return keep
+
+
+def _unlisted(store: Path, sub: str, known: dict[str, str]) -> list[str]:
+    d = store / sub
+    if not d.is_dir():
+        return []
+    return sorted(
+        p.relative_to(store).as_posix()
+        for p in d.rglob("*")
+        if p.is_file() and p.relative_to(store).as_posix() not in known
+    )
+
+
+def _packages_complete(store: Path, stage: str, known: dict[str, str]) -> bool:
+    text = (store / f"debs/{stage}/Packages").read_text()
+    for para in debs.parse_packages(text):
+        rel = f"debs/{stage}/" + para.get("Filename", "").removeprefix("./")
+        if known.get(rel) != para.get("SHA256"):
+            return False
+    return True
+
+
+def _check_lock_fresh(project: Project, preset: Preset, lock: lockfile.Lockfile) -> None:
+    from airlock.lock import input_digest
+
+    if lock.input_digest != input_digest(project, preset):
+        raise IntegrityError(f"{project.lock_path(preset.name)} is stale for {project.preset_path(preset.name)}; run: inv lock --preset {preset.name}")
+
+
+# ---------------------------------------------------------------------- apply
+
+
+def apply_sync(
+    project: Project,
+    preset: Preset,
+    plan: SyncPlan,
+    *,
+    jobs: int = 4,
+    say: Callable[[str], None] = print,
+) -> dict[str, PhaseResult]:
+    store = project.artifacts(preset.name)
+    store.mkdir(parents=True, exist_ok=True)
+    results = {p: PhaseResult() for p in PHASES}
+    origins: dict[str, tuple[str, str, str]] = {}  # rel -> (kind, origin, version)
+
+    for phase in PHASES:
+        for rel in plan.phases[phase].remove:
+            (store / rel).unlink(missing_ok=True)
+            say(f"{phase:8} removed {rel}")
+
+    # images
+    t0 = time.monotonic()
+    (store / "images").mkdir(exist_ok=True)
+    for img in images.base_images(preset):
+        rel = f"images/{img.tar_name}"
+        if img.ref in plan.images_todo:
+            say(f"images   {'debootstrap' if img.bootstrapped else 'pull'} + save {img.ref}")
+            images.make_available(img, preset.platform)
+            images.save(img, store / rel)
+            results["images"].downloaded += (store / rel).stat().st_size
+        elif (store / rel).exists():
+            results["images"].reused += 1
+        origins[rel] = ("image", f"bootstrap {img.base.bootstrap.suite} {img.base.bootstrap.mirror}" if img.base.bootstrap else f"registry {img.ref}", img.ref)
+    results["images"].seconds = time.monotonic() - t0
+
+    # debs
+    t0 = time.monotonic()
+    for stage in images.STAGES:
+        img = images.base_image(preset, stage)
+        if stage in plan.debs_todo:
+            images.make_available(img, preset.platform) if not docker.image_exists(img.ref) else None
+            if not docker.image_exists(img.ref):
+                images.ensure_loaded(img, store / "images")
+            base_id = docker.image_id(img.ref) or "unknown"
+            say(f"debs     resolving {stage} set in {img.ref}")
+            got, n = debs.resolve(img.ref, debs.stage_packages(preset, stage), store / "debs" / stage, preset.platform)
+            atomic_write_text(store / _inputs_file(stage), _deb_inputs(preset, stage, base_id))
+            results["debs"].downloaded += n
+        packages = store / "debs" / stage / "Packages"
+        if packages.exists():
+            for para in debs.parse_packages(packages.read_text()):
+                rel = f"debs/{stage}/" + para["Filename"].removeprefix("./")
+                origins[rel] = ("deb", f"{para['Package']} from {img.ref}'s apt sources", para["Version"])
+            origins[f"debs/{stage}/Packages"] = ("deb-index", "written by inv sync", "")
+            origins[_inputs_file(stage)] = ("other", "inputs of the deb resolution", "")
+    results["debs"].seconds = time.monotonic() - t0
+
+    # wheels
+    t0 = time.monotonic()
+    (store / "wheels").mkdir(exist_ok=True)
+    if plan.wheel_choices:
+        say(f"wheels   downloading {len(plan.wheel_choices)} wheels ({jobs} at a time)")
+
+        def _get(c: wheels.WheelChoice) -> int:
+            res = fetch.download(c.url, store / "wheels" / c.filename, c.sha256)
+            return res.bytes_downloaded
+
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            results["wheels"].downloaded += sum(pool.map(_get, plan.wheel_choices))
+    lock = lockfile.read(project.lock_path(preset.name))
+    by_hash = {h: p for p in lock.pins for h in p.hashes}
+    for f in sorted((store / "wheels").glob("*.whl")):
+        rel = f"wheels/{f.name}"
+        sha = plan.known.get(rel) or next((c.sha256 for c in plan.wheel_choices if c.filename == f.name), None)
+        pin = by_hash.get(sha or "")
+        origins[rel] = ("wheel", f"{lock.index_url} {pin.name}=={pin.version}" if pin else "unknown", pin.version if pin else "")
+    results["wheels"].reused = len(plan.phases["wheels"].keep)
+    results["wheels"].seconds = time.monotonic() - t0
+
+    # sources
+    t0 = time.monotonic()
+    (store / "sources").mkdir(exist_ok=True)
+    for src in preset.sources:
+        rel = f"sources/{src.filename}"
+        if src.filename in plan.sources_todo:
+            say(f"sources  downloading {src.url}")
+            res = fetch.download(src.url, store / rel, src.sha256)
+            results["sources"].downloaded += res.bytes_downloaded
+        else:
+            results["sources"].reused += 1
+        origins[rel] = ("source", src.url, src.version)
+    results["sources"].seconds = time.monotonic() - t0
+
+    write_index(project, preset, store, origins, plan.known, jobs)
+    for phase in PHASES:
+        files = [rel for rel in origins if rel.startswith(phase)]
+        results[phase].files = len(files)
+        results[phase].bytes = sum((store / r).stat().st_size for r in files)
+        if phase in ("images", "debs"):
+            results[phase].reused = len(plan.phases[phase].keep)
+    return results
+
+
+def write_index(project: Project, preset: Preset, store: Path, origins: dict[str, tuple[str, str, str]], known: dict[str, str], jobs: int) -> None:
+    """manifest.json + SHA256SUMS over every file now in the store (atomic)."""
+    files = sorted(
+        p for p in store.rglob("*")
+        if p.is_file() and p.parent != store or (p.is_file() and p.name not in ("manifest.json", "SHA256SUMS"))
+    )
+    files = [p for p in files if p.name not in ("manifest.json", "SHA256SUMS") or p.parent != store]
+    todo = [p for p in files if p.relative_to(store).as_posix() not in known]
+    hashed = {Path(k).relative_to(store).as_posix(): v for k, v in manifest.hash_files(todo, jobs=jobs).items()}
+    entries = []
+    for p in files:
+        rel = p.relative_to(store).as_posix()
+        kind, origin, version = origins.get(rel, ("other", "unknown", ""))
+        entries.append(manifest.Entry(path=rel, kind=kind, origin=origin, version=version, size=p.stat().st_size, sha256=known.get(rel) or hashed[rel]))
+    lock_path = project.lock_path(preset.name)
+    lock = lockfile.read(lock_path)
+    man = manifest.Manifest(
+        preset=preset.name,
+        lock_digest=lock.input_digest,
+        lock_sha256=sha256_file(lock_path),
+        preset_sha256=sha256_file(project.preset_path(preset.name)),
+        created=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        airlock_version=__version__,
+        entries=tuple(entries),
+    )
+    manifest.write_store_index(store, man)
+
+
+def render_summary(results: dict[str, PhaseResult], total_seconds: float) -> str:
+    rows = [("PHASE", "FILES", "BYTES", "REUSED", "DOWNLOADED", "TIME")]
+    tot = PhaseResult()
+    for name, r in results.items():
+        rows.append((name, str(r.files), _mb(r.bytes), str(r.reused), _mb(r.downloaded), f"{r.seconds:.1f} s"))
+        tot.files += r.files
+        tot.bytes += r.bytes
+        tot.reused += r.reused
+        tot.downloaded += r.downloaded
+    rows.append(("total", str(tot.files), _mb(tot.bytes), str(tot.reused), _mb(tot.downloaded), f"{total_seconds:.1f} s"))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))) for r in rows)
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1e6:.1f} MB"
+
+
+def sha256_text(text: str) -> str:
+    return sha256_bytes(text.encode())
+
+
+def digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
