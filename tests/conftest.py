@@ -34,3 +34,38 @@ def project_copy(tmp_path: Path) -> Path:
             shutil.copytree(REPO / name, dst / name)
     (dst / "tasks.py").write_text((REPO / "tasks.py").read_text())
     return dst
+
+
+DEMO = "debian12-cpu-py3.11"
+_COPY_IGNORE = shutil.ignore_patterns(".git", ".venv", "artifacts", ".airlock", "__pycache__", ".pytest_cache", ".hypothesis", "*.pyc")
+
+
+def clone_project(dst: Path, *, artifacts_of: tuple[str, ...] = ()) -> Path:
+    """Copy the project folder the way a site would carry it (no .git, no .venv).
+
+    The stores of ``artifacts_of`` are copied as hard links (cheap, same bytes).
+    """
+    shutil.copytree(REPO, dst, ignore=_COPY_IGNORE, symlinks=True)
+    for name in artifacts_of:
+        src = REPO / "artifacts" / name
+        if src.exists():
+            shutil.copytree(src, dst / "artifacts" / name, copy_function=os.link)
+    return dst
+
+
+def inv(cwd: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 3600, stdin: str | None = None):  # type: ignore[no-untyped-def]
+    """Run the project's real ``inv`` in ``cwd``; returns the CompletedProcess."""
+    import subprocess
+    import sys
+
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "UV_", "AIRLOCK_"))}
+    full_env.update(env or {})
+    return subprocess.run(
+        [str(Path(sys.executable).with_name("inv")), *args],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        input=stdin,
+    )

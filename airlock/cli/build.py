@@ -1,0 +1,164 @@
+"""``inv build``, ``inv smoke``: build a preset's image offline and check it."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+from invoke import task
+
+from airlock.cli._boundary import boundary, project, split_list
+from airlock.errors import IntegrityError, InputError
+from airlock.presets import load_preset
+from airlock.settings import apply_overrides, collect
+
+
+def _build_args(values: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in values:
+        key, sep, val = item.partition("=")
+        if not sep or not key:
+            raise InputError(f"--build-arg {item!r}: use NAME=VALUE")
+        out[key] = val
+    from airlock.secrets import check_build_args
+
+    check_build_args(out)
+    return out
+
+
+@task(
+    help={
+        "preset": "the preset to build; without it, on a terminal, airlock asks (see docs/build-guide.md)",
+        "target": "runtime (minimal, non-root; default) or dev (builder toolchain, sources and app)",
+        "app-src": "the application source tree to build (default: the preset's app.src or AIRLOCK_APP_SRC)",
+        "tag": "image tag (default airlock/<preset>:<target>)",
+        "base": "override the base image of both stages (same as AIRLOCK_BASE_IMAGE)",
+        "no-cache": "rebuild everything: the deps images too, without the build cache",
+        "dry-run": "print the plan (tags, deps reuse decision, context sizes) and build nothing",
+        "non-interactive": "never prompt; fail listing what is missing (implied when stdin is not a terminal)",
+        "build-arg": "NAME=VALUE passed to docker build (repeatable); secret-looking names are refused",
+        "skip-verify": "do not run inv verify first (not recommended; the build still refuses a stale lock)",
+    },
+    iterable=["build_arg"],
+)
+@boundary
+def build(c, preset="", target="", app_src="", tag="", base="", no_cache=False, dry_run=False,  # type: ignore[no-untyped-def]
+          non_interactive=False, build_arg=None, skip_verify=False):
+    """Build the preset's image offline (--network=none) from its artifacts."""
+    from airlock import build as b
+    from airlock.prompt import interactive_choice, missing_message, needs_prompt
+
+    proj = project()
+    args = _build_args(build_arg or [])
+    if not preset:
+        if not needs_prompt(preset, non_interactive, sys.stdin.isatty()):
+            raise InputError(missing_message(preset, non_interactive, sys.stdin.isatty()))
+        choice = interactive_choice(proj, sys.stdin, sys.stdout)
+        preset = choice.preset
+        target = target or choice.target
+        if choice.created is not None:
+            _lock_and_sync(proj, preset)
+    target = target or "runtime"
+    p = load_preset(proj, preset)
+    p = apply_overrides(p, proj.preset_path(p.name), collect({"AIRLOCK_BASE_IMAGE": base, "AIRLOCK_APP_SRC": app_src}, {}))
+    _preflight(proj, p, skip_verify)
+    plan, deps_files, app_files = b.plan_build(proj, p, target=target, tag=tag, app_src=app_src, no_cache=no_cache, build_args=args)
+    print(plan.render())
+    if dry_run:
+        return
+    secret_env = _secrets(proj, plan.secrets)
+    t0 = time.monotonic()
+    res = b.apply_build(proj, p, plan, deps_files, app_files, no_cache=no_cache, secret_env=secret_env)
+    took = ", ".join(f"{k} {v:.1f} s" for k, v in res.seconds.items())
+    print(f"built {res.tag} ({res.image_id[:19]}, {res.size / 1e6:.0f} MB) in {time.monotonic() - t0:.1f} s ({took}; deps {res.deps_action})")
+
+
+def _preflight(proj, p, skip_verify: bool) -> None:  # type: ignore[no-untyped-def]
+    from airlock.lock import input_digest
+    from airlock.lockfile import read
+
+    lock = read(proj.lock_path(p.name))
+    if lock.input_digest != input_digest(proj, p):
+        raise IntegrityError(f"{proj.lock_path(p.name)} is stale for {proj.preset_path(p.name)}; run: inv lock --preset {p.name}")
+    if skip_verify:
+        return
+    from airlock.verify import verify_store
+
+    report = verify_store(proj, p.name)
+    if report.findings:
+        for f in report.findings:
+            print(f"  {f}", file=sys.stderr)
+        raise IntegrityError(f"artifacts/{p.name} failed verification ({len(report.findings)} problems); fix them (inv sync --preset {p.name}) before building")
+
+
+def _secrets(proj, names):  # type: ignore[no-untyped-def]
+    if not names:
+        return {}
+    from airlock.secrets import load_env
+
+    env = {**{k: v for k, v in os.environ.items() if k in names}, **load_env(proj)}
+    missing = [n for n in names if not env.get(n)]
+    if missing:
+        raise InputError(f"{proj.env_file}: {missing[0]} is not set (the preset's app.secrets needs it; see .env.template)")
+    return {n: env[n] for n in names}
+
+
+def _lock_and_sync(proj, name: str) -> None:  # type: ignore[no-untyped-def]
+    from airlock.lock import lock_presets
+    from airlock.sync import apply_sync, plan_sync
+
+    p = load_preset(proj, name)
+    lock_presets(proj, [name])
+    apply_sync(proj, p, plan_sync(proj, p))
+
+
+@task(
+    help={
+        "preset": "the preset whose image to check",
+        "target": "runtime (default; full hygiene checks) or dev",
+        "tag": "image to check (default airlock/<preset>:<target>)",
+    }
+)
+@boundary
+def smoke(c, preset="", target="runtime", tag=""):  # type: ignore[no-untyped-def]
+    """Run the built image offline: imports, ffmpeg, the app, non-root, no compilers/caches/wheels."""
+    from airlock.smoke import smoke as run_smoke
+
+    if not preset:
+        raise InputError("--preset is required")
+    p = load_preset(project(), preset)
+    report = run_smoke(p, tag or f"airlock/{p.name}:{target}", runtime=target == "runtime")
+    print(report.render())
+    if not report.ok:
+        bad = [k for k, v in report.checks.items() if v != "ok"]
+        raise IntegrityError(f"{report.image}: smoke check failed: {', '.join(bad)}")
+
+
+TASKS = [build, smoke]
+
+
+@task(
+    help={
+        "preset": "the preset whose image to analyse",
+        "target": "runtime (default) or dev",
+        "tag": "image to analyse (default airlock/<preset>:<target>)",
+        "json": "print the report as JSON",
+    }
+)
+@boundary
+def report(c, preset="", target="runtime", tag="", json=False):  # type: ignore[no-untyped-def]
+    """Image size, per-layer sizes and largest paths, against the base image and the payload."""
+    import json as _json
+
+    from airlock.report import report as make_report
+
+    if not preset:
+        raise InputError("--preset is required")
+    proj = project()
+    p = load_preset(proj, preset)
+    rep = make_report(proj, p, tag or f"airlock/{p.name}:{target}")
+    print(_json.dumps(rep.as_dict(), indent=2) if json else rep.render())
+
+
+TASKS.append(report)

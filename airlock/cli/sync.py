@@ -1,0 +1,43 @@
+"""``inv sync``: fill artifacts/<preset>/ with exactly what one image needs."""
+
+from __future__ import annotations
+
+import time
+
+from invoke import task
+
+from airlock.cli._boundary import boundary, project, split_list
+from airlock.presets import load_preset
+from airlock.sync import PHASES, apply_sync, plan_sync, render_summary
+
+
+@task(
+    help={
+        "preset": "the preset to sync (its name, as in presets/<name>.json)",
+        "only": f"comma-separated phases to run: {','.join(PHASES)} (default: all); the manifest still covers the whole store",
+        "jobs": "parallel downloads and hashing threads (default 4)",
+        "dry-run": "print the plan (kept, fetched, removed per phase) and change nothing",
+    },
+    iterable=["only"],
+)
+@boundary
+def sync(c, preset="", only=None, jobs=4, dry_run=False):  # type: ignore[no-untyped-def]
+    """Download the preset's wheels, .debs, sources and base images into artifacts/<preset>/."""
+    from airlock.errors import InputError
+
+    if not preset:
+        raise InputError("--preset is required (see: inv presets)")
+    phases = tuple(split_list(only or [])) or PHASES
+    proj = project()
+    p = load_preset(proj, preset)
+    t0 = time.monotonic()
+    plan = plan_sync(proj, p, phases, jobs=jobs)
+    if dry_run:
+        print(plan.render())
+        return
+    results = apply_sync(proj, p, plan, jobs=jobs)
+    print(render_summary(results, time.monotonic() - t0))
+    print(f"artifacts/{p.name}: manifest.json and SHA256SUMS written; check with: inv verify --preset {p.name}")
+
+
+TASKS = [sync]

@@ -1,0 +1,69 @@
+"""inv sync + inv verify on the demo preset, against PyPI, Debian's archive and the engine."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import DEMO, REPO, inv
+from tests.integration.conftest import ok
+
+pytestmark = [pytest.mark.docker, pytest.mark.network]
+
+
+def test_sync_fills_the_store_and_verify_passes(synced_demo: Path) -> None:
+    """After a real sync, verify passes and the store has every kind of artifact."""
+    ok(inv(REPO, "verify", "--preset", DEMO), "inv verify")
+    for sub in ("wheels", "debs/builder", "debs/runtime", "sources", "images"):
+        assert any((synced_demo / sub).iterdir()), f"{sub} is empty"
+    kinds = {e["kind"] for e in json.loads((synced_demo / "manifest.json").read_text())["entries"]}
+    assert {"wheel", "deb", "source", "image"} <= kinds
+
+
+def test_sha256sums_passes_coreutils_strict_check(synced_demo: Path) -> None:
+    """`sha256sum -c --strict SHA256SUMS` passes inside the store folder, without airlock."""
+    proc = subprocess.run(["sha256sum", "-c", "--strict", "--quiet", "SHA256SUMS"], cwd=synced_demo, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    listed = len((synced_demo / "SHA256SUMS").read_text().splitlines())
+    files = [p for p in synced_demo.rglob("*") if p.is_file() and p.name not in ("SHA256SUMS", "manifest.json")]
+    assert listed == len(files)
+
+
+def test_second_sync_downloads_nothing(synced_demo: Path) -> None:
+    """A second sync of an unchanged preset fetches 0 bytes and changes no file."""
+    before = {p: p.stat().st_mtime_ns for p in synced_demo.rglob("*") if p.is_file() and p.name not in ("manifest.json", "SHA256SUMS")}
+    proc = ok(inv(REPO, "sync", "--preset", DEMO), "second sync")
+    total = [line for line in proc.stdout.splitlines() if line.startswith("total")]
+    assert total and "0.0 MB" in total[0].split()[4] + " " + total[0].split()[5], proc.stdout
+    after = {p: p.stat().st_mtime_ns for p in synced_demo.rglob("*") if p.is_file() and p.name not in ("manifest.json", "SHA256SUMS")}
+    assert before == after
+
+
+def test_dry_run_plan_of_synced_store_is_empty(synced_demo: Path) -> None:
+    """--dry-run on a synced store plans no fetch and no removal."""
+    proc = ok(inv(REPO, "sync", "--preset", DEMO, "--dry-run"), "dry run")
+    assert " + " not in proc.stdout and " - " not in proc.stdout, proc.stdout
+
+
+def test_verify_names_a_corrupted_deleted_and_added_file(synced_demo: Path, tmp_path: Path) -> None:
+    """In a copy of the synced store, one flipped byte, one deleted and one added file are each named."""
+    from tests.conftest import clone_project
+
+    proj = clone_project(tmp_path / "site", artifacts_of=(DEMO,))
+    store = proj / "artifacts" / DEMO
+    victim = sorted((store / "wheels").iterdir())[0]
+    data = bytearray(victim.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    victim.unlink()  # break the hard link before writing
+    victim.write_bytes(bytes(data))
+    gone = sorted((store / "debs" / "runtime").glob("*.deb"))[0]
+    gone.unlink()
+    (store / "sources" / "extra.tar").write_bytes(b"not listed")
+    proc = inv(proj, "verify", "--preset", DEMO)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    out = proc.stdout + proc.stderr
+    for p in (victim, gone, store / "sources" / "extra.tar"):
+        assert p.relative_to(store).as_posix() in out, out
