@@ -8,13 +8,12 @@ from invoke import task
 
 from airlock.cli._boundary import boundary, project, split_list
 from airlock.presets import load_preset
-from airlock.sync import PHASES, apply_sync, plan_sync, render_summary
 
 
 @task(
     help={
         "preset": "the preset to sync (its name, as in presets/<name>.json)",
-        "only": f"comma-separated phases to run: {','.join(PHASES)} (default: all); the manifest still covers the whole store",
+        "only": "comma-separated phases to run: images,debs,wheels,sources (default: all); the manifest still covers the whole store",
         "jobs": "parallel downloads and hashing threads (default 4)",
         "dry-run": "print the plan (kept, fetched, removed per phase) and change nothing",
     },
@@ -24,6 +23,7 @@ from airlock.sync import PHASES, apply_sync, plan_sync, render_summary
 def sync(c, preset="", only=None, jobs=4, dry_run=False):  # type: ignore[no-untyped-def]
     """Download the preset's wheels, .debs, sources and base images into artifacts/<preset>/."""
     from airlock.errors import InputError
+    from airlock.sync import PHASES, apply_sync, plan_sync, render_summary
 
     if not preset:
         raise InputError("--preset is required (see: inv presets)")
