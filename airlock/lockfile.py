@@ -11,7 +11,7 @@ that record what produced the lock::
     #
     # airlock-preset: debian12-cpu-py3.11
     # airlock-engine: uv 0.13.9
-    # airlock-target: cp311 linux/amd64
+    # airlock-target: cp311 linux/amd64 glibc2.36
     # airlock-input-digest: sha256:0f3c...
     #
     --index-url https://pypi.org/simple
@@ -19,50 +19,77 @@ that record what produced the lock::
     numpy==1.26.4 \\
         --hash=sha256:2a02aba9ed12e4ac4eb3ea9421c420301a0c6460d9830d74a9df87efa4912010 \\
         --hash=sha256:...
-        # via -r presets/debian12-cpu-py3.11.in
+        # via preset debian12-cpu-py3.11
 
-:func:`parse` and :func:`render` round-trip (``parse(render(x)) == x``).
+:func:`parse` and :func:`render` round-trip (``parse(render(x)) == x``): a
+:class:`Lockfile` keeps its pins sorted by canonical name and each pin's hashes and
+extras sorted, whatever order they were given in, so equal content means equal
+objects. :func:`parse_pins` reads the pins of a lock engine's own output (uv or
+pip-compile, no airlock header) with the same rules.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 from packaging.utils import canonicalize_name
 
 from airlock.errors import InputError
 
 _HEADER_KEY = re.compile(r"^# airlock-([a-z-]+): (.*)$")
-_PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(\[[^\]]*\])?==(\S+?)(\s*;\s*(.+?))?$")
+_PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[([^\]]*)\])?\s*==\s*([^\s;]+)(?:\s*;\s*(.+?))?$")
 _HASH = re.compile(r"^--hash=sha256:([0-9a-f]{64})$")
+_VIA_ITEM = "    #   "
 
 
 @dataclass(frozen=True)
 class Pin:
     name: str  # as written (canonicalised on compare via .key)
     version: str
-    hashes: tuple[str, ...]  # sorted sha256 hex digests, one per distribution file
+    hashes: tuple[str, ...]  # sha256 hex digests, one per distribution file (kept sorted)
     via: tuple[str, ...] = ()
     marker: str | None = None
+    extras: tuple[str, ...] = ()  # kept sorted
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "hashes", tuple(sorted(self.hashes)))
+        object.__setattr__(self, "extras", tuple(sorted(self.extras)))
+        object.__setattr__(self, "via", tuple(self.via))
 
     @property
     def key(self) -> str:
         return canonicalize_name(self.name)
+
+    @property
+    def requirement(self) -> str:
+        """``name[extras]==version ; marker`` as written in the lock."""
+        req = self.name + (f"[{','.join(self.extras)}]" if self.extras else "") + f"=={self.version}"
+        return req + (f" ; {self.marker}" if self.marker else "")
 
 
 @dataclass(frozen=True)
 class Lockfile:
     preset: str
     engine: str  # e.g. "uv 0.13.9" or "pip-tools 7.6.2"
-    target: str  # e.g. "cp311 linux/amd64"
+    target: str  # e.g. "cp311 linux/amd64 glibc2.36"
     input_digest: str  # "sha256:<hex>"
     index_url: str
     extra_index_urls: tuple[str, ...] = ()
     pins: tuple[Pin, ...] = field(default_factory=tuple)
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "extra_index_urls", tuple(self.extra_index_urls))
+        object.__setattr__(self, "pins", tuple(sorted(self.pins, key=lambda p: p.key)))
+
     def by_key(self) -> dict[str, Pin]:
         return {p.key: p for p in self.pins}
+
+    @property
+    def hash_count(self) -> int:
+        return sum(len(p.hashes) for p in self.pins)
 
 
 def render(lock: Lockfile) -> str:
@@ -82,77 +109,80 @@ def render(lock: Lockfile) -> str:
     ]
     out += [f"--extra-index-url {u}" for u in lock.extra_index_urls]
     out.append("")
-    for pin in sorted(lock.pins, key=lambda p: p.key):
-        req = f"{pin.name}=={pin.version}"
-        if pin.marker:
-            req += f" ; {pin.marker}"
-        lines = [req] + [f"--hash=sha256:{h}" for h in sorted(pin.hashes)]
+    for pin in lock.pins:
+        lines = [pin.requirement] + [f"--hash=sha256:{h}" for h in pin.hashes]
         for i, line in enumerate(lines):
             indent = "" if i == 0 else "    "
             cont = " \\" if i < len(lines) - 1 else ""
             out.append(f"{indent}{line}{cont}")
-        if pin.via:
-            if len(pin.via) == 1:
-                out.append(f"    # via {pin.via[0]}")
-            else:
-                out.append("    # via")
-                out += [f"    #   {v}" for v in pin.via]
+        if len(pin.via) == 1:
+            out.append(f"    # via {pin.via[0]}")
+        elif pin.via:
+            out.append("    # via")
+            out += [f"{_VIA_ITEM}{v}" for v in pin.via]
     return "\n".join(out) + "\n"
 
 
-def parse(text: str, source: str = "lockfile") -> Lockfile:
-    """Parse a lockfile; errors name ``source`` and the line."""
-    header: dict[str, str] = {}
-    index_url: str | None = None
-    extra: list[str] = []
-    pins: list[Pin] = []
-    cur: dict | None = None  # type: ignore[type-arg]
-    via_block = False
-
-    def finish() -> None:
-        nonlocal cur
-        if cur is not None:
-            pins.append(Pin(cur["name"], cur["version"], tuple(sorted(cur["hashes"])), tuple(cur["via"]), cur["marker"]))
-            cur = None
-
-    # join backslash continuations into logical lines, remembering comments separately
+def _logical_lines(text: str) -> list[tuple[int, str]]:
+    """Join backslash continuations of requirement lines; comment lines stay raw."""
     logical: list[tuple[int, str]] = []
     buf, start = "", 0
     for n, raw in enumerate(text.splitlines(), 1):
         line = raw.rstrip()
         if not buf:
             start = n
+            if line.lstrip().startswith("#"):
+                logical.append((n, line))
+                continue
         if line.endswith("\\"):
             buf += line[:-1].strip() + " "
             continue
-        logical.append((start, (buf + line.strip()) if buf else raw))
+        logical.append((start, (buf + line.strip()) if buf else line))
         buf = ""
     if buf:
-        logical.append((start, buf))
+        logical.append((start, buf.strip()))
+    return logical
 
-    for n, line in logical:
+
+def _parse(text: str, source: str) -> tuple[dict[str, str], str | None, list[str], list[Pin]]:
+    header: dict[str, str] = {}
+    index_url: str | None = None
+    extra: list[str] = []
+    pins: list[Pin] = []
+    cur: dict[str, Any] | None = None
+    via_block = False
+
+    def finish() -> None:
+        nonlocal cur
+        if cur is not None:
+            pins.append(Pin(cur["name"], cur["version"], tuple(cur["hashes"]), tuple(cur["via"]), cur["marker"], cur["extras"]))
+            cur = None
+
+    for n, line in _logical_lines(text):
         stripped = line.strip()
         if not stripped:
+            via_block = False
             continue
         if stripped.startswith("#"):
             m = _HEADER_KEY.match(stripped)
             if m and cur is None and not pins:
                 header[m.group(1)] = m.group(2)
                 continue
-            if cur is not None or pins:
-                body = stripped[1:].strip()
-                target = cur if cur is not None else None
-                if target is None:
-                    continue
-                if body == "via":
-                    via_block = True
-                elif body.startswith("via "):
-                    target["via"].append(body[4:])
-                    via_block = False
-                elif via_block and line.startswith("    #   "):
-                    target["via"].append(body)
+            if cur is None:
+                continue
+            body = stripped[1:].strip()
+            if via_block and line.startswith(_VIA_ITEM) and body:
+                cur["via"].append(line[len(_VIA_ITEM) :].strip())
+            elif body == "via" and not cur["via"]:
+                via_block = True
+            elif body.startswith("via ") and not cur["via"]:
+                cur["via"].append(body[4:].strip())
+                via_block = False
+            else:
+                via_block = False
             continue
-        if stripped.startswith("--index-url "):
+        via_block = False
+        if stripped.startswith(("--index-url ", "-i ")):
             index_url = stripped.split(None, 1)[1]
             continue
         if stripped.startswith("--extra-index-url "):
@@ -161,7 +191,6 @@ def parse(text: str, source: str = "lockfile") -> Lockfile:
         if stripped.startswith("-"):
             raise InputError(f"{source}: line {n}: unsupported option {stripped.split()[0]}")
         finish()
-        via_block = False
         parts = stripped.split(" --hash=")
         req = parts[0].strip()
         m = _PIN.match(req)
@@ -175,8 +204,20 @@ def parse(text: str, source: str = "lockfile") -> Lockfile:
             hashes.append(hm.group(1))
         if not hashes:
             raise InputError(f"{source}: line {n}: {m.group(1)} has no --hash")
-        cur = {"name": m.group(1), "version": m.group(3), "hashes": hashes, "via": [], "marker": m.group(5)}
+        extras = tuple(e.strip() for e in (m.group(2) or "").split(",") if e.strip())
+        cur = {"name": m.group(1), "version": m.group(3), "hashes": hashes, "via": [], "marker": m.group(4), "extras": extras}
     finish()
+    return header, index_url, extra, pins
+
+
+def parse_pins(text: str, source: str = "engine output") -> tuple[Pin, ...]:
+    """The pins of a pip-tools-format requirements text (header and index lines ignored)."""
+    return tuple(sorted(_parse(text, source)[3], key=lambda p: p.key))
+
+
+def parse(text: str, source: str = "lockfile") -> Lockfile:
+    """Parse a lockfile; errors name ``source`` and the line."""
+    header, index_url, extra, pins = _parse(text, source)
     missing = [k for k in ("preset", "engine", "target", "input-digest") if k not in header]
     if missing:
         raise InputError(f"{source}: not an airlock lockfile (header lacks airlock-{missing[0]}); run: inv lock")
@@ -189,11 +230,11 @@ def parse(text: str, source: str = "lockfile") -> Lockfile:
         input_digest=header["input-digest"],
         index_url=index_url,
         extra_index_urls=tuple(extra),
-        pins=tuple(sorted(pins, key=lambda p: p.key)),
+        pins=tuple(pins),
     )
 
 
-def read(path) -> Lockfile:  # type: ignore[no-untyped-def]
+def read(path: Path) -> Lockfile:
     try:
         text = path.read_text()
     except FileNotFoundError:
