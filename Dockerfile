@@ -6,7 +6,7 @@
 #   debs/builder, debs/runtime   flat apt repositories (resolved by inv sync)
 #   wheels/, lock.txt            wheels checked by pip against the lock's hashes
 #   sources/                     FFmpeg/OpenCV/TensorRT archives, sha256-checked
-#   config/                      per-preset lists (apt packages, configure flags)
+#   config/builder, config/runtime  per-stage lists (apt packages, configure flags)
 #   scripts/                     the helper scripts from docker/ in the repository
 # They are bind-mounted into the steps that need them (RUN --mount), so no .deb,
 # wheel or archive is left in any layer.
@@ -34,9 +34,9 @@ SHELL ["/bin/sh", "-eu", "-c"]
 ENV DEBIAN_FRONTEND=noninteractive LANG=C.UTF-8 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 
 RUN --mount=type=bind,source=scripts,target=/airlock/scripts \
-    --mount=type=bind,source=config,target=/airlock/config \
+    --mount=type=bind,source=config/builder,target=/airlock/config \
     --mount=type=bind,source=debs/builder,target=/airlock/debs \
-    /airlock/scripts/apt-install /airlock/debs $(cat /airlock/config/apt-builder.txt) && \
+    /airlock/scripts/apt-install /airlock/debs $(cat /airlock/config/apt.txt) && \
     /airlock/scripts/set-python "${PYTHON_VERSION}"
 
 RUN --mount=type=bind,source=wheels,target=/airlock/wheels \
@@ -46,7 +46,7 @@ RUN --mount=type=bind,source=wheels,target=/airlock/wheels \
         --find-links /airlock/wheels -r /airlock/lock.txt
 
 RUN --mount=type=bind,source=scripts,target=/airlock/scripts \
-    --mount=type=bind,source=config,target=/airlock/config \
+    --mount=type=bind,source=config/builder,target=/airlock/config \
     --mount=type=bind,source=sources,target=/airlock/sources \
     /airlock/scripts/build-ffmpeg "$(cat /airlock/config/ffmpeg-archive.txt)" /opt/ffmpeg /airlock/config/ffmpeg-flags.txt && \
     /airlock/scripts/build-opencv "$(cat /airlock/config/opencv-archive.txt)" /opt/opencv /airlock/config/opencv-flags.txt && \
@@ -63,9 +63,9 @@ SHELL ["/bin/sh", "-eu", "-c"]
 ENV DEBIAN_FRONTEND=noninteractive LANG=C.UTF-8
 
 RUN --mount=type=bind,source=scripts,target=/airlock/scripts \
-    --mount=type=bind,source=config,target=/airlock/config \
+    --mount=type=bind,source=config/runtime,target=/airlock/config \
     --mount=type=bind,source=debs/runtime,target=/airlock/debs \
-    /airlock/scripts/apt-install /airlock/debs $(cat /airlock/config/apt-runtime.txt) && \
+    /airlock/scripts/apt-install /airlock/debs $(cat /airlock/config/apt.txt) && \
     /airlock/scripts/set-python "${PYTHON_VERSION}" && \
     groupadd --system --gid 10001 app && \
     useradd --system --uid 10001 --gid app --home-dir /home/app --create-home --shell /usr/sbin/nologin app && \

@@ -123,13 +123,13 @@ def _config_files(project: Project, preset: Preset) -> dict[str, bytes]:
             *preset.opencv.cmake_flags,
         ]
     return {
-        "config/apt-builder.txt": lines(stage_packages(preset, "builder")),
-        "config/apt-runtime.txt": lines(stage_packages(preset, "runtime")),
-        "config/ffmpeg-archive.txt": (src["ffmpeg"] + "\n").encode(),
-        "config/ffmpeg-flags.txt": lines(preset.ffmpeg.configure_flags if preset.ffmpeg else ()),
-        "config/opencv-archive.txt": (src["opencv"] + "\n").encode(),
-        "config/opencv-flags.txt": lines(opencv_flags),
-        "config/tensorrt-archive.txt": (src["tensorrt"] + "\n").encode(),
+        "config/builder/apt.txt": lines(stage_packages(preset, "builder")),
+        "config/runtime/apt.txt": lines(stage_packages(preset, "runtime")),
+        "config/builder/ffmpeg-archive.txt": (src["ffmpeg"] + "\n").encode(),
+        "config/builder/ffmpeg-flags.txt": lines(preset.ffmpeg.configure_flags if preset.ffmpeg else ()),
+        "config/builder/opencv-archive.txt": (src["opencv"] + "\n").encode(),
+        "config/builder/opencv-flags.txt": lines(opencv_flags),
+        "config/builder/tensorrt-archive.txt": (src["tensorrt"] + "\n").encode(),
     }
 
 

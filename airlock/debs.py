@@ -54,7 +54,7 @@ class Deb:
 
 def stage_packages(preset: Preset, stage: str) -> tuple[str, ...]:
     """The apt set of a stage: Python's .debs, the preset's list, TensorRT .debs at runtime."""
-    pkgs = list(preset.python.debs)
+    pkgs = list(preset.python.debs(stage))
     if stage == "builder":
         pkgs += list(preset.apt.build)
     else:

@@ -82,10 +82,11 @@ class Cuda(_Model):
 class Python(_Model):
     version: str = Field(pattern=r"^3\.\d+$")
 
-    @property
-    def debs(self) -> tuple[str, ...]:
-        """The .debs that bring this Python into the image."""
-        return (f"python{self.version}", f"python{self.version}-venv")
+    def debs(self, stage: str) -> tuple[str, ...]:
+        """The .debs that bring this Python into a stage: the builder also makes the venv."""
+        if stage == "builder":
+            return (f"python{self.version}", f"python{self.version}-venv")
+        return (f"python{self.version}",)
 
     @property
     def tag(self) -> str:

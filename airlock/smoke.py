@@ -19,10 +19,13 @@ from airlock.runner import run
 # Run inside the image by its venv's python: import the top-level names of every
 # installed distribution (from top_level.txt, else from RECORD).
 _IMPORT_ALL = r"""
-import importlib, importlib.metadata as md, json, sys
-skip = {"pip", "setuptools", "_distutils_hack", "pkg_resources", "wheel"}
+import importlib, importlib.metadata as md, json, re, sys
+locked = set(json.loads(sys.argv[1]))
+norm = lambda n: re.sub(r"[-_.]+", "-", n).lower()
 names = set()
 for dist in md.distributions():
+    if norm(dist.metadata["Name"]) not in locked:
+        continue
     top = dist.read_text("top_level.txt")
     cand = top.split() if top else []
     if not cand:
@@ -33,7 +36,6 @@ for dist in md.distributions():
             elif len(parts) == 1 and parts[0].endswith(".py"):
                 cand.append(parts[0][:-3])
     names.update(n for n in cand if n and not n.startswith("_") and "/" not in n)
-names -= skip
 failed = {}
 for n in sorted(names):
     try:
@@ -80,11 +82,12 @@ def _docker_run(image: str, *args: str, entrypoint: str | None = None, stdin: by
     return proc.returncode, (proc.stdout or "") + (proc.stderr or "")
 
 
-def smoke(preset: Preset, image: str, *, runtime: bool = True) -> SmokeReport:
+def smoke(preset: Preset, image: str, locked: list[str], *, runtime: bool = True) -> SmokeReport:
+    """Check ``image``; ``locked`` are the lock's (canonical) project names."""
     if not docker.image_exists(image):
         raise IntegrityError(f"image {image} does not exist; run: inv build --preset {preset.name}")
     checks: dict[str, str] = {}
-    code, out = _docker_run(image, "-", entrypoint="/opt/venv/bin/python", stdin=_IMPORT_ALL.encode())
+    code, out = _docker_run(image, "-", json.dumps(sorted(locked)), entrypoint="/opt/venv/bin/python", stdin=_IMPORT_ALL.encode())
     imported: list[str] = []
     if code != 0:
         checks["imports"] = f"python failed (exit {code}): {out.strip().splitlines()[-1:]}"

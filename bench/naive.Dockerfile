@@ -7,11 +7,11 @@ FROM ${BUILDER_IMAGE}
 ARG PYTHON_VERSION
 ENV DEBIAN_FRONTEND=noninteractive
 COPY . /airlock
-RUN /airlock/scripts/apt-install /airlock/debs/builder $(cat /airlock/config/apt-builder.txt) && \
-    /airlock/scripts/apt-install /airlock/debs/runtime $(cat /airlock/config/apt-runtime.txt) && \
+RUN /airlock/scripts/apt-install /airlock/debs/builder $(cat /airlock/config/builder/apt.txt) && \
+    /airlock/scripts/apt-install /airlock/debs/runtime $(cat /airlock/config/runtime/apt.txt) && \
     /airlock/scripts/set-python "${PYTHON_VERSION}"
 RUN "python${PYTHON_VERSION}" -m venv /opt/venv && \
     /opt/venv/bin/pip install --no-index --require-hashes --only-binary=:all: --find-links /airlock/wheels -r /airlock/lock.txt
-RUN /airlock/scripts/build-ffmpeg "$(cat /airlock/config/ffmpeg-archive.txt | sed 's#/airlock/sources#/airlock/sources#')" /opt/ffmpeg /airlock/config/ffmpeg-flags.txt
+RUN /airlock/scripts/build-ffmpeg "$(cat /airlock/config/builder/ffmpeg-archive.txt)" /opt/ffmpeg /airlock/config/builder/ffmpeg-flags.txt
 RUN cd /airlock/app && PREFIX=/opt/app PYTHON=/opt/venv/bin/python FFMPEG_PREFIX=/opt/ffmpeg sh build.sh
 ENV PATH=/opt/app/bin:/opt/venv/bin:/opt/ffmpeg/bin:$PATH

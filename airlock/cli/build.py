@@ -21,9 +21,10 @@ def _build_args(values: list[str]) -> dict[str, str]:
         if not sep or not key:
             raise InputError(f"--build-arg {item!r}: use NAME=VALUE")
         out[key] = val
-    from airlock.secrets import check_build_args
+    if out:
+        from airlock.secrets import check_build_args
 
-    check_build_args(out)
+        check_build_args(out)
     return out
 
 
@@ -47,11 +48,12 @@ def build(c, preset="", target="", app_src="", tag="", base="", no_cache=False, 
           non_interactive=False, build_arg=None, skip_verify=False):
     """Build the preset's image offline (--network=none) from its artifacts."""
     from airlock import build as b
-    from airlock.prompt import interactive_choice, missing_message, needs_prompt
 
     proj = project()
     args = _build_args(build_arg or [])
     if not preset:
+        from airlock.prompt import interactive_choice, missing_message, needs_prompt
+
         if not needs_prompt(preset, non_interactive, sys.stdin.isatty()):
             raise InputError(missing_message(preset, non_interactive, sys.stdin.isatty()))
         choice = interactive_choice(proj, sys.stdin, sys.stdout)
@@ -127,8 +129,12 @@ def smoke(c, preset="", target="runtime", tag=""):  # type: ignore[no-untyped-de
 
     if not preset:
         raise InputError("--preset is required")
-    p = load_preset(project(), preset)
-    report = run_smoke(p, tag or f"airlock/{p.name}:{target}", runtime=target == "runtime")
+    from airlock.lockfile import read
+
+    proj = project()
+    p = load_preset(proj, preset)
+    locked = [pin.key for pin in read(proj.lock_path(p.name)).pins]
+    report = run_smoke(p, tag or f"airlock/{p.name}:{target}", locked, runtime=target == "runtime")
     print(report.render())
     if not report.ok:
         bad = [k for k, v in report.checks.items() if v != "ok"]
