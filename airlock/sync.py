@@ -127,6 +127,16 @@ def _intact(store: Path, jobs: int) -> dict[str, str]:
     return out
 
 
+def _adoptable(store: Path, lock: lockfile.Lockfile, preset: Preset, known: dict[str, str], jobs: int) -> dict[str, str]:
+    """Wheels and sources on disk but not vouched for by a manifest (e.g. it was lost)
+    whose sha256 is the one the lock or the preset expects: kept instead of re-fetched."""
+    wanted = {h for p in lock.pins for h in p.hashes} | {src.sha256 for src in preset.sources}
+    cand = [p for sub in ("wheels", "sources") if (store / sub).is_dir() for p in (store / sub).iterdir()
+            if p.is_file() and not p.name.endswith(".part") and p.relative_to(store).as_posix() not in known]
+    got = manifest.hash_files(cand, jobs=jobs)
+    return {Path(k).relative_to(store).as_posix(): v for k, v in got.items() if v in wanted}
+
+
 def _base_id(img: images.BaseImage, store: Path) -> str | None:
     got = docker.image_id(img.ref)
     if got:
@@ -148,6 +158,7 @@ def plan_sync(project: Project, preset: Preset, only: tuple[str, ...] = PHASES, 
     _check_lock_fresh(project, preset, lock)
     target = Target.for_preset(preset)
     known = _intact(store, jobs)
+    known.update(_adoptable(store, lock, preset, known, jobs))
     phases = {p: PhasePlan() for p in PHASES}
 
     # wheels: first, so a pin without a wheel for the target is reported before anything else
@@ -274,6 +285,7 @@ def apply_sync(
     store.mkdir(parents=True, exist_ok=True)
     results = {p: PhaseResult() for p in PHASES}
     origins: dict[str, tuple[str, str, str]] = {}  # rel -> (kind, origin, version)
+    known = dict(plan.known)  # hashes still true; anything rewritten below is dropped
 
     for phase in PHASES:
         for rel in plan.phases[phase].remove:
@@ -288,6 +300,7 @@ def apply_sync(
         if img.ref in plan.images_todo:
             say(f"images   {'debootstrap' if img.bootstrapped else 'pull'} + save {img.ref}")
             images.make_available(img, preset.platform)
+            known.pop(rel, None)
             images.save(img, store / rel)
             results["images"].downloaded += (store / rel).stat().st_size
         elif (store / rel).exists():
@@ -305,6 +318,8 @@ def apply_sync(
                 images.ensure_loaded(img, store / "images")
             base_id = docker.image_id(img.ref) or "unknown"
             say(f"debs     resolving {stage} set in {img.ref}")
+            for rel in [k for k in known if k.startswith(f"debs/{stage}/")]:
+                known.pop(rel)
             got, n = debs.resolve(img.ref, debs.stage_packages(preset, stage), store / "debs" / stage, preset.platform)
             atomic_write_text(store / _inputs_file(stage), _deb_inputs(preset, stage, base_id))
             results["debs"].downloaded += n
@@ -333,7 +348,7 @@ def apply_sync(
     by_hash = {h: p for p in lock.pins for h in p.hashes}
     for f in sorted((store / "wheels").glob("*.whl")):
         rel = f"wheels/{f.name}"
-        sha = plan.known.get(rel) or next((c.sha256 for c in plan.wheel_choices if c.filename == f.name), None)
+        sha = known.get(rel) or next((c.sha256 for c in plan.wheel_choices if c.filename == f.name), None)
         pin = by_hash.get(sha or "")
         origins[rel] = ("wheel", f"{lock.index_url} {pin.name}=={pin.version}" if pin else "unknown", pin.version if pin else "")
     results["wheels"].reused = len(plan.phases["wheels"].keep)
@@ -346,6 +361,7 @@ def apply_sync(
         rel = f"sources/{src.filename}"
         if src.filename in plan.sources_todo:
             say(f"sources  downloading {src.url}")
+            known.pop(rel, None)
             res = fetch.download(src.url, store / rel, src.sha256)
             results["sources"].downloaded += res.bytes_downloaded
         else:
@@ -353,7 +369,7 @@ def apply_sync(
         origins[rel] = ("source", src.url, src.version)
     results["sources"].seconds = time.monotonic() - t0
 
-    write_index(project, preset, store, origins, plan.known, jobs)
+    write_index(project, preset, store, origins, known, jobs)
     for phase in PHASES:
         files = [rel for rel in origins if rel.startswith(phase)]
         results[phase].files = len(files)
