@@ -37,6 +37,7 @@ def sync(c, preset="", only=None, jobs=4, dry_run=False):  # type: ignore[no-unt
         return
     results = apply_sync(proj, p, plan, jobs=jobs)
     print(render_summary(results, time.monotonic() - t0))
+    print(f"downloaded {sum(r.downloaded for r in results.values())} bytes")
     print(f"artifacts/{p.name}: manifest.json and SHA256SUMS written; check with: inv verify --preset {p.name}")
 
 
