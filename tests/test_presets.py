@@ -1,0 +1,233 @@
+"""Preset schema, compatibility rules, names, overrides, and the one-line errors of inv presets."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import string
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from airlock import compat
+from airlock.errors import PresetError
+from airlock.names import NAME_MAX, is_valid_name
+from airlock.presets import dump_preset, load_preset_file, parse_preset
+from airlock.project import Project
+from airlock.prompt import make_preset, options_cuda, options_python, options_tensorrt, options_torch
+from tests.conftest import DEMO, REPO, clone_project, inv
+
+CUDA121 = "ubuntu22.04-cuda12.1-torch2.3"
+CUDA118 = "ubuntu22.04-cuda11.8-torch2.1"
+
+
+def _data(name: str) -> dict:  # type: ignore[type-arg]
+    return json.loads((REPO / "presets" / f"{name}.json").read_text())
+
+
+def _set(d: dict, path: str, value: object) -> dict:  # type: ignore[type-arg]
+    d = copy.deepcopy(d)
+    cur = d
+    keys = path.split(".")
+    for k in keys[:-1]:
+        cur = cur[k]
+    cur[keys[-1]] = value
+    return d
+
+
+# ---------------------------------------------------------------- compat rules, one failing preset each
+RULES = [
+    ("TensorRT 8.x needs CUDA 11.8", CUDA121, {"tensorrt.version": "8.6.1.6"}, "tensorrt.version", "needs CUDA 11.8"),
+    ("TensorRT 10.x needs CUDA 12.x", CUDA118, {"tensorrt.version": "10.0.1.6"}, "tensorrt.version", "needs CUDA 12.x"),
+    ("unknown TensorRT major", CUDA121, {"tensorrt.version": "9.0.0"}, "tensorrt.version", "not supported"),
+    ("TensorRT needs CUDA", DEMO, {"tensorrt": {"version": "10.0.1.6", "source": "wheel", "wheels": ["x==1"]}}, "tensorrt", "needs CUDA"),
+    ("torch CUDA tag matches the preset's CUDA", CUDA121, {"torch.cuda_tag": "cu118"}, "torch.cuda_tag", "does not match"),
+    ("torch index URL serves that tag", CUDA118, {"torch.index_url": "https://pypi.org/simple"}, "torch.index_url", "does not serve"),
+    ("torch has a build for the CUDA", CUDA121, {"torch.torch": "2.0.1", "torch.torchvision": "0.15.2", "torch.torchaudio": "2.0.2"}, "torch.cuda_tag", "no cu121 build"),
+    ("torchvision matches torch", CUDA121, {"torch.torchvision": "0.17.2"}, "torch.torchvision", "pairs with torchvision 0.18.1"),
+    ("torchaudio matches torch", CUDA121, {"torch.torchaudio": "2.2.2"}, "torch.torchaudio", "pairs with torchaudio 2.3.1"),
+    ("unknown torch release", CUDA121, {"torch.torch": "9.9.9"}, "torch.torch", "not a known release"),
+    ("CUDA presets stay on Ubuntu 22.04", CUDA121, {"os": "debian12", "python.version": "3.11"}, "os", "stay on ubuntu22.04"),
+    ("OS ships the Python", DEMO, {"python.version": "3.12"}, "python.version", "ships Python"),
+    ("cuDNN matches CUDA", CUDA121, {"cuda.cudnn": "9"}, "cuda.cudnn", "ship cuDNN 8"),
+    ("known CUDA", CUDA121, {"cuda.version": "10.2"}, "cuda.version", "not one of"),
+    ("base image names the CUDA", CUDA121, {"base.builder.image": "nvidia/cuda:11.8.0-cudnn8-devel-ubuntu22.04"}, "base.builder.image", "does not name CUDA 12.1"),
+    ("OpenCV CUDA needs CUDA", DEMO, {"opencv": {"version": "4.6.0", "url": "http://x/o.tar.xz", "sha256": "0" * 64, "cuda": True}}, "opencv.cuda", "needs a CUDA preset"),
+]
+
+
+@pytest.mark.parametrize(("rule", "base", "changes", "field", "words"), RULES, ids=[r[0] for r in RULES])
+def test_each_rule_fails_naming_the_field(rule: str, base: str, changes: dict, field: str, words: str | None) -> None:  # type: ignore[type-arg]
+    """One preset breaking one rule: PresetError names the file and the field."""
+    data = _data(base)
+    for path, value in changes.items():
+        data = _set(data, path, value)
+    with pytest.raises(PresetError) as exc:
+        parse_preset(data, f"presets/{base}.json")
+    assert exc.value.field == field, str(exc.value)
+    assert str(exc.value).startswith(f"presets/{base}.json: {field}: ")
+    if words:
+        assert words in str(exc.value)
+
+
+def test_torch_must_support_the_python(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where the OS ships Python 3.12, torch 2.1.2 (Python < 3.12) is refused on python.version."""
+    monkeypatch.setitem(compat.OS_PYTHONS, "ubuntu22.04", ("3.10", "3.11", "3.12"))
+    data = _set(_data(CUDA118), "python.version", "3.12")
+    with pytest.raises(PresetError) as exc:
+        parse_preset(data, f"presets/{CUDA118}.json")
+    assert exc.value.field == "python.version"
+    assert "torch 2.1.2 supports Python" in str(exc.value)
+
+
+def test_shipped_presets_load() -> None:
+    """Every shipped preset loads and is compatible."""
+    for path in sorted((REPO / "presets").glob("*.json")):
+        assert load_preset_file(path).name == path.stem
+
+
+# ---------------------------------------------------------------- round trip and names
+@st.composite
+def presets(draw: st.DrawFn) -> dict:  # type: ignore[type-arg]
+    cuda = draw(st.sampled_from(options_cuda()))
+    python = draw(st.sampled_from(options_python(cuda)))
+    torch = draw(st.sampled_from(options_torch(cuda, python)))
+    trt = draw(st.sampled_from(options_tensorrt(cuda)))
+    data = make_preset(Project(REPO), cuda, python, torch, trt)
+    data["description"] = draw(st.text(max_size=40))
+    data["apt"]["runtime"] = draw(st.lists(st.from_regex(r"[a-z0-9][a-z0-9+.-]{1,12}", fullmatch=True), max_size=4))
+    return data
+
+
+@settings(max_examples=100, deadline=None)
+@given(presets())
+def test_preset_json_round_trip(data: dict) -> None:  # type: ignore[type-arg]
+    """dump_preset then parse gives back an equal preset."""
+    p = parse_preset(data, "x")
+    assert parse_preset(json.loads(dump_preset(p)), "x") == p
+
+
+def _oracle(name: str) -> bool:
+    if not 1 <= len(name) <= NAME_MAX:
+        return False
+    alnum = set(string.ascii_lowercase + string.digits)
+    seps = set("._-")
+    if name[0] not in alnum or name[-1] not in alnum:
+        return False
+    for a, b in zip(name, name[1:]):
+        if a not in alnum | seps or b not in alnum | seps:
+            return False
+        if a in seps and b in seps:
+            return False
+    return all(c in alnum | seps for c in name)
+
+
+@settings(max_examples=500)
+@given(st.one_of(st.text(max_size=70), st.from_regex(r"[a-z0-9._/ A-Z-]{0,70}", fullmatch=True)))
+def test_name_pattern_matches_the_oracle(name: str) -> None:
+    """is_valid_name accepts exactly lower-case alnum runs joined by single '.', '-' or '_', 1-64 long."""
+    assert is_valid_name(name) == _oracle(name)
+
+
+@pytest.mark.parametrize("bad", ["../x", "/abs", "has space", "Upper", "a..b", "a-", "-a", "", "x" * 65, "a/b", "a\\b"])
+def test_bad_names_are_rejected(bad: str) -> None:
+    assert not is_valid_name(bad)
+
+
+@pytest.mark.parametrize("good", ["ubuntu22.04-cuda11.8-torch2.1", "debian12-cpu-py3.11", "a", "x" * 64, "a_b.c-d"])
+def test_good_names_are_accepted(good: str) -> None:
+    assert is_valid_name(good)
+
+
+# ---------------------------------------------------------------- CLI errors: one line, exit 2, nothing written
+def _tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file() and "__pycache__" not in p.parts}
+
+
+@pytest.mark.parametrize(
+    ("case", "mutate", "needle"),
+    [
+        ("malformed JSON", lambda p: p.write_text(p.read_text()[:-20]), "malformed JSON"),
+        ("unknown field", lambda p: p.write_text(json.dumps({**json.loads(p.read_text()), "colour": "red"})), "colour: unknown field"),
+        ("incompatible", lambda p: p.write_text(json.dumps(_set(json.loads(p.read_text()), "python.version", "3.12")), ), "python.version"),
+        ("name mismatch", lambda p: p.write_text(json.dumps({**json.loads(p.read_text()), "name": "other-name"})), "name: 'other-name' does not match"),
+        ("missing .in", lambda p: (p.parent / f"{DEMO}.in").unlink(), None),
+        ("wrong type", lambda p: p.write_text(json.dumps(_set(json.loads(p.read_text()), "apt.build", "gcc"))), "apt.build"),
+    ],
+)
+def test_bad_preset_gives_one_line_exit_2_and_writes_nothing(tmp_path: Path, case: str, mutate, needle: str | None) -> None:  # type: ignore[no-untyped-def]
+    """inv presets --show on a bad preset: exit 2, one 'airlock: error:' line naming file and field, no change on disk."""
+    proj = clone_project(tmp_path / "p")
+    mutate(proj / "presets" / f"{DEMO}.json")
+    before = _tree(proj)
+    for args in (["presets", "--show", DEMO], ["lock", "--preset", DEMO, "--check"]):
+        proc = inv(proj, *args)
+        if case == "missing .in" and args[0] == "presets":
+            continue  # --show does not read the requirements file; lock does
+        assert proc.returncode == 2, (case, args, proc.stdout, proc.stderr)
+        lines = proc.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("airlock: error:") and "Traceback" not in proc.stderr
+        assert f"{DEMO}" in lines[0]
+        if needle:
+            assert needle in lines[0], lines[0]
+    assert _tree(proj) == before
+
+
+@pytest.mark.parametrize("bad", ["../x", "/abs", "has space", "Upper"])
+def test_bad_preset_name_on_the_command_line(tmp_path: Path, bad: str) -> None:
+    """A bad --preset value: exit 2, one line naming the rule."""
+    proj = clone_project(tmp_path / "p")
+    proc = inv(proj, "presets", "--show", bad)
+    assert proc.returncode == 2 and "not a valid preset name" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_presets_lists_every_preset_with_its_versions(tmp_path: Path) -> None:
+    """inv presets prints a row per preset with OS, CUDA, Python, torch, TensorRT."""
+    proc = inv(REPO, "presets")
+    assert proc.returncode == 0
+    rows = {line.split()[0]: line for line in proc.stdout.splitlines()[1:]}
+    assert set(rows) == {p.stem for p in (REPO / "presets").glob("*.json")}
+    assert re.search(r"ubuntu22\.04\s+11\.8 \(cuDNN 8\)\s+3\.10\s+2\.1\.2 \(cu118\)\s+8\.6\.1\.6 \(deb\)", rows[CUDA118])
+
+
+def test_env_override_applies_and_bad_value_names_the_variable(tmp_path: Path) -> None:
+    """AIRLOCK_BASE_IMAGE replaces both bases in --show; a value breaking a rule names the variable."""
+    proj = clone_project(tmp_path / "p")
+    img = "nvidia/cuda:12.1.0-cudnn8-devel-ubuntu22.04"
+    proc = inv(proj, "presets", "--show", CUDA121, env={"AIRLOCK_BASE_IMAGE": img})
+    assert proc.returncode == 0, proc.stderr
+    shown = json.loads(proc.stdout)
+    assert shown["base"]["builder"]["image"] == img == shown["base"]["runtime"]["image"]
+    proc = inv(proj, "presets", "--show", CUDA121, env={"AIRLOCK_RUNTIME_IMAGE": "nvidia/cuda:11.8.0-cudnn8-runtime-ubuntu22.04"})
+    assert proc.returncode == 2 and "AIRLOCK_RUNTIME_IMAGE" in proc.stderr and "base.runtime.image" in proc.stderr
+
+
+def test_copied_folder_works_on_its_own(tmp_path: Path) -> None:
+    """airlock acts on the folder it runs in: a preset only in the copy is listed there."""
+    proj = clone_project(tmp_path / "site")
+    data = _data(DEMO)
+    data["name"] = "debian12-cpu-py3.11-site"
+    (proj / "presets" / "debian12-cpu-py3.11-site.json").write_text(json.dumps(data))
+    proc = inv(proj, "presets")
+    assert proc.returncode == 0 and "debian12-cpu-py3.11-site" in proc.stdout
+    assert "debian12-cpu-py3.11-site" not in inv(REPO, "presets").stdout
+
+
+def test_package_versions_doc_is_fresh() -> None:
+    """docs/package-versions.md matches what inv docs generates (CI fails when it is stale)."""
+    proc = inv(REPO, "docs", "--check")
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_docs_check_fails_after_a_preset_change(tmp_path: Path) -> None:
+    """Changing a preset makes inv docs --check exit 1 until inv docs runs."""
+    proj = clone_project(tmp_path / "p")
+    p = proj / "presets" / f"{DEMO}.json"
+    p.write_text(json.dumps(_set(json.loads(p.read_text()), "apt.runtime", ["ca-certificates", "tzdata"])))
+    assert inv(proj, "docs", "--check").returncode == 1
+    assert inv(proj, "docs").returncode == 0
+    assert inv(proj, "docs", "--check").returncode == 0
+    assert "tzdata" in (proj / "docs" / "package-versions.md").read_text()
