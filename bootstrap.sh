@@ -65,7 +65,7 @@ setup() { setup_python; setup_engine; }
 demo() {
     setup
     local inv=.venv/bin/inv
-    say "inv lock --check";                       "$inv" lock --check
+    say "inv lock --check --preset $PRESET";      "$inv" lock --check --preset "$PRESET"
     say "inv sync --preset $PRESET";              "$inv" sync --preset "$PRESET"
     say "inv verify --preset $PRESET";            "$inv" verify --preset "$PRESET"
     say "inv build --preset $PRESET --target runtime"; "$inv" build --preset "$PRESET" --target runtime

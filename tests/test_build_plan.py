@@ -1,0 +1,118 @@
+"""Build logic without an engine: the Dockerfile's promises, the deps decision, the deps hash, contexts."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from airlock import build as b
+from airlock.errors import InputError
+from airlock.presets import load_preset
+from airlock.project import Project
+from tests.conftest import DEMO, REPO, clone_project
+
+DOCKERFILE = (REPO / "Dockerfile").read_text()
+
+
+def test_dockerfile_has_no_syntax_line_and_no_remote_add() -> None:
+    """No '# syntax=' (pulls a frontend image) and no ADD of a URL (reaches the network)."""
+    assert not re.search(r"^\s*#\s*syntax\s*=", DOCKERFILE, re.M | re.I)
+    assert not re.search(r"^\s*ADD\s+(--\S+\s+)*(https?|git)[:@]", DOCKERFILE, re.M | re.I)
+    assert not re.search(r"^\s*ADD\s", DOCKERFILE, re.M)
+
+
+def test_dockerfile_has_no_secret_looking_build_args() -> None:
+    """No ARG whose name looks like a secret: secrets come as secret mounts only."""
+    from airlock.secrets import looks_secret
+
+    args = re.findall(r"^\s*ARG\s+([A-Za-z_][A-Za-z0-9_]*)", DOCKERFILE, re.M)
+    assert args and not [a for a in args if looks_secret(a)]
+    assert "--mount=type=secret" in DOCKERFILE
+
+
+def test_dockerfile_pip_is_offline_and_hash_checked() -> None:
+    """pip install runs with --no-index, --require-hashes, --only-binary=:all: and --isolated."""
+    pip = re.search(r"pip install([^\n]*\\\n)*[^\n]*", DOCKERFILE)
+    assert pip is not None
+    for flag in ("--no-index", "--require-hashes", "--only-binary=:all:", "--isolated"):
+        assert flag in pip.group(0)
+
+
+def test_dockerfile_stages_and_non_root_runtime() -> None:
+    """builder, runtime-deps, app-build, runtime and dev stages exist; runtime ends as a non-root USER."""
+    stages = re.findall(r"^FROM\s+\S+\s+AS\s+(\S+)", DOCKERFILE, re.M)
+    assert stages == ["builder", "runtime-deps", "app-build", "runtime", "dev"]
+    runtime = DOCKERFILE.split("AS runtime\n", 1)[1].split("\nFROM ", 1)[0]
+    assert re.search(r"^USER\s+app\b", runtime, re.M)
+
+
+def test_deps_stages_precede_the_app_marker() -> None:
+    """The deps hash covers the text above the app-build marker: every deps stage sits there."""
+    deps = b._deps_dockerfile(DOCKERFILE)
+    assert "AS builder" in deps and "AS runtime-deps" in deps and "AS app-build" not in deps
+
+
+@pytest.mark.parametrize(("exists", "no_cache", "action"), [(True, False, "reuse"), (True, True, "build"), (False, False, "build"), (False, True, "build")])
+def test_decide_deps_table(exists: bool, no_cache: bool, action: str) -> None:
+    assert b.decide_deps(exists, no_cache) == action
+
+
+def _hash(proj: Project, **kw: object) -> str:
+    preset = load_preset(proj, DEMO)
+    store = {"wheels/a.whl": "1" * 64, "sources/f.tar.xz": "2" * 64}
+    store.update(kw.get("store", {}))  # type: ignore[arg-type]
+    bases = {"builder": "sha256:aa", "runtime": "sha256:bb"}
+    bases.update(kw.get("bases", {}))  # type: ignore[arg-type]
+    return b.deps_hash(proj, preset, store, bases)
+
+
+def test_deps_hash_moves_with_every_deps_input_and_not_with_the_app(tmp_path: Path) -> None:
+    """The deps hash changes with artifacts, bases, lock, scripts, Dockerfile deps stages, preset; not with app-only edits."""
+    proj = Project(clone_project(tmp_path / "p"))
+    h0 = _hash(proj)
+    assert _hash(proj) == h0
+    assert _hash(proj, store={"wheels/a.whl": "3" * 64}) != h0
+    assert _hash(proj, bases={"runtime": "sha256:cc"}) != h0
+    # app-only changes: the app section of the preset, the app stages of the Dockerfile, the app tree
+    import json
+
+    pp = proj.preset_path(DEMO)
+    data = json.loads(pp.read_text())
+    data["app"]["entrypoint"] = ["something-else"]
+    pp.write_text(json.dumps(data))
+    df = proj.dockerfile
+    df.write_text(df.read_text().replace("WORKDIR /src/app", "WORKDIR /src/app\n# app-only edit"))
+    (proj.root / "examples" / "xaiva-media" / "build.sh").write_text("echo changed\n")
+    assert _hash(proj) == h0
+    # deps changes
+    df.write_text(df.read_text().replace("ENV DEBIAN_FRONTEND=noninteractive LANG=C.UTF-8 PIP", "ENV X=1 DEBIAN_FRONTEND=noninteractive LANG=C.UTF-8 PIP", 1))
+    h1 = _hash(proj)
+    assert h1 != h0
+    (proj.root / "docker" / "apt-install").write_text("#!/bin/sh\n")
+    assert _hash(proj) != h1
+    lock = proj.lock_path(DEMO)
+    lock.write_text(lock.read_text() + "\n")
+    h2 = _hash(proj)
+    data["apt"]["runtime"] = ["ca-certificates", "tzdata"]
+    pp.write_text(json.dumps(data))
+    assert _hash(proj) != h2
+
+
+def test_app_files_skip_git_env_and_caches(tmp_path: Path) -> None:
+    """The app context never takes .git, .env, __pycache__ or .pyc from the source tree."""
+    src = tmp_path / "app"
+    (src / ".git").mkdir(parents=True)
+    (src / ".git" / "HEAD").write_text("x")
+    (src / ".env").write_text("GITHUB_TOKEN=x")
+    (src / "pkg" / "__pycache__").mkdir(parents=True)
+    (src / "pkg" / "__pycache__" / "m.cpython-311.pyc").write_bytes(b"x")
+    (src / "pkg" / "m.py").write_text("x = 1\n")
+    (src / "build.sh").write_text("true\n")
+    assert sorted(b.app_files(src)) == ["app/build.sh", "app/pkg/m.py"]
+
+
+def test_missing_app_source_is_a_clear_input_error(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="not a directory"):
+        b.app_files(tmp_path / "nope")
