@@ -2,6 +2,7 @@
 
 from invoke import Collection
 
+from airlock.cli import bench as _bench
 from airlock.cli import build as _build
 from airlock.cli import docs as _docs
 from airlock.cli import lock as _lock
@@ -10,6 +11,6 @@ from airlock.cli import sync as _sync
 from airlock.cli import verify as _verify
 
 ns = Collection()
-for _module in (_presets, _lock, _sync, _verify, _build, _docs,):
+for _module in (_presets, _lock, _sync, _verify, _build, _docs, _bench,):
     for _task in _module.TASKS:
         ns.add_task(_task)

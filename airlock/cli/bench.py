@@ -1,0 +1,42 @@
+"""``inv bench``: the benchmark table (lock, no-op sync, verify, build, size)."""
+
+from __future__ import annotations
+
+import sys
+
+from invoke import task
+
+from airlock.cli._boundary import boundary, project
+
+
+@task(
+    help={
+        "preset": "preset for the sync/build figures (default debian12-cpu-py3.11; must be synced)",
+        "skip-cold": "skip the cold build (it prunes the build cache and recompiles everything)",
+        "with-pip-tools": "also lock the torch preset with pip-tools (~14 GB download, minutes)",
+        "size-gb": "size of the synthetic store for the verify throughput figure",
+    }
+)
+@boundary
+def bench(c, preset="debian12-cpu-py3.11", skip_cold=False, with_pip_tools=False, size_gb=1.0):  # type: ignore[no-untyped-def]
+    """Print the benchmark table: lock time/bytes, no-op sync, verify GB/s, builds, image sizes."""
+    import os
+
+    root = project().root
+    sys.path.insert(0, str(root / "bench"))
+    import bench_build  # type: ignore[import-not-found]
+    import bench_lock  # type: ignore[import-not-found]
+    import bench_sync  # type: ignore[import-not-found]
+    import bench_verify  # type: ignore[import-not-found]
+
+    print(f"## lock ({os.cpu_count()} cores)")
+    print(bench_lock.render(bench_lock.bench_rows(with_pip_tools=with_pip_tools), with_pip_tools=with_pip_tools))
+    print("\n## sync")
+    print(bench_verify.render(bench_sync.rows(preset)))
+    print("\n## verify")
+    print(bench_verify.render(bench_verify.rows(size_gb)))
+    print("\n## build and size")
+    print(bench_verify.render(bench_build.rows(preset, skip_cold)))
+
+
+TASKS = [bench]
