@@ -298,11 +298,13 @@ def apply_sync(
     for img in images.base_images(preset):
         rel = f"images/{img.tar_name}"
         if img.ref in plan.images_todo:
-            say(f"images   {'debootstrap' if img.bootstrapped else 'pull'} + save {img.ref}")
+            how = "save" if docker.image_exists(img.ref) else ("debootstrap + save" if img.bootstrapped else "pull + save")
+            say(f"images   {how} {img.ref}")
             images.make_available(img, preset.platform)
             known.pop(rel, None)
             images.save(img, store / rel)
             results["images"].downloaded += (store / rel).stat().st_size
+            say(f"images   {rel}: {(store / rel).stat().st_size / 1e6:.1f} MB")
         elif (store / rel).exists():
             results["images"].reused += 1
         origins[rel] = ("image", f"bootstrap {img.base.bootstrap.suite} {img.base.bootstrap.mirror}" if img.base.bootstrap else f"registry {img.ref}", img.ref)
@@ -323,6 +325,7 @@ def apply_sync(
             got, n = debs.resolve(img.ref, debs.stage_packages(preset, stage), store / "debs" / stage, preset.platform)
             atomic_write_text(store / _inputs_file(stage), _deb_inputs(preset, stage, base_id))
             results["debs"].downloaded += n
+            say(f"debs     {stage}: {len(got)} packages, {sum(d.size for d in got) / 1e6:.1f} MB, {n / 1e6:.1f} MB fetched")
         packages = store / "debs" / stage / "Packages"
         if packages.exists():
             for para in debs.parse_packages(packages.read_text()):
@@ -408,17 +411,21 @@ def write_index(project: Project, preset: Preset, store: Path, origins: dict[str
 
 
 def render_summary(results: dict[str, PhaseResult], total_seconds: float) -> str:
-    rows = [("PHASE", "FILES", "BYTES", "REUSED", "DOWNLOADED", "TIME")]
+    rows = [("PHASE", "FILES", "BYTES", "REUSED", "DOWNLOADED", "RATE", "TIME")]
     tot = PhaseResult()
     for name, r in results.items():
-        rows.append((name, str(r.files), _mb(r.bytes), str(r.reused), _mb(r.downloaded), f"{r.seconds:.1f} s"))
+        rows.append((name, str(r.files), _mb(r.bytes), str(r.reused), _mb(r.downloaded), _rate(r.downloaded, r.seconds), f"{r.seconds:.1f} s"))
         tot.files += r.files
         tot.bytes += r.bytes
         tot.reused += r.reused
         tot.downloaded += r.downloaded
-    rows.append(("total", str(tot.files), _mb(tot.bytes), str(tot.reused), _mb(tot.downloaded), f"{total_seconds:.1f} s"))
+    rows.append(("total", str(tot.files), _mb(tot.bytes), str(tot.reused), _mb(tot.downloaded), _rate(tot.downloaded, total_seconds), f"{total_seconds:.1f} s"))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))) for r in rows)
+
+
+def _rate(n: int, seconds: float) -> str:
+    return f"{n / seconds / 1e6:.1f} MB/s" if n and seconds > 0 else "-"
 
 
 def _mb(n: int) -> str:
