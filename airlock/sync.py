@@ -155,7 +155,7 @@ def plan_sync(project: Project, preset: Preset, only: tuple[str, ...] = PHASES, 
         raise InputError(f"--only {','.join(bad)}: choose from {','.join(PHASES)}")
     store = project.artifacts(preset.name)
     lock = lockfile.read(project.lock_path(preset.name))
-    _check_lock_fresh(project, preset, lock)
+    check_lock_fresh(project, preset, lock)
     target = Target.for_preset(preset)
     known = _intact(store, jobs)
     known.update(_adoptable(store, lock, preset, known, jobs))
@@ -263,7 +263,7 @@ def _packages_complete(store: Path, stage: str, known: dict[str, str]) -> bool:
     return True
 
 
-def _check_lock_fresh(project: Project, preset: Preset, lock: lockfile.Lockfile) -> None:
+def check_lock_fresh(project: Project, preset: Preset, lock: lockfile.Lockfile) -> None:
     from airlock.lock import input_digest
 
     if lock.input_digest != input_digest(project, preset):

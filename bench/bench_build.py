@@ -109,11 +109,6 @@ def naive_size(preset: str) -> int:
     return int(_docker("image", "inspect", "--format", "{{.Size}}", f"airlock-bench/{preset}:naive").strip())
 
 
-def render(table: list[tuple[str, str, str, str]]) -> str:
-    head = ("metric", "value", "target", "")
-    w = [max(len(r[i]) for r in [head, *table]) for i in range(4)]
-    return "\n".join("  ".join(c.ljust(w[i]) for i, c in enumerate(r)).rstrip() for r in [head, *table])
-
 
 if __name__ == "__main__":
     sys.path.insert(0, str(ROOT))
@@ -121,4 +116,7 @@ if __name__ == "__main__":
     ap.add_argument("--preset", default="debian12-cpu-py3.11")
     ap.add_argument("--skip-cold", action="store_true")
     a = ap.parse_args()
+    sys.path.insert(0, str(ROOT / "bench"))
+    from bench_verify import render  # noqa: PLC0415
+
     print(render(rows(a.preset, a.skip_cold)))

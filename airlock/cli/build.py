@@ -8,7 +8,7 @@ import time
 
 from invoke import task
 
-from airlock.cli._boundary import boundary, project, split_list
+from airlock.cli._boundary import boundary, project
 from airlock.errors import IntegrityError, InputError
 from airlock.presets import load_preset
 from airlock.settings import apply_overrides, collect
@@ -77,12 +77,10 @@ def build(c, preset="", target="", app_src="", tag="", base="", no_cache=False, 
 
 
 def _preflight(proj, p, skip_verify: bool) -> None:  # type: ignore[no-untyped-def]
-    from airlock.lock import input_digest
     from airlock.lockfile import read
+    from airlock.sync import check_lock_fresh
 
-    lock = read(proj.lock_path(p.name))
-    if lock.input_digest != input_digest(proj, p):
-        raise IntegrityError(f"{proj.lock_path(p.name)} is stale for {proj.preset_path(p.name)}; run: inv lock --preset {p.name}")
+    check_lock_fresh(proj, p, read(proj.lock_path(p.name)))
     if skip_verify:
         return
     from airlock.verify import verify_store
