@@ -88,7 +88,7 @@ def report(project: Project, preset: Preset, image: str) -> Report:
         row = json.loads(line)
         layers.append((int(row.get("Size") or 0), " ".join(str(row.get("CreatedBy", "")).split())))
     dirs = " ".join(PAYLOAD_DIRS)
-    du = _du(image, f"for d in {dirs}; do [ -d $d ] && du -s -B1 $d; done; true")
+    du = _du(image, f"for d in {dirs}; do [ -d $d ] && du -s --apparent-size -B1 $d; done; true")
     payload = {}
     for line in du.splitlines():
         size, path = line.split(None, 1)
