@@ -131,3 +131,15 @@ def test_build_refuses_when_verify_fails(tmp_path: Path, synced_demo: Path) -> N
     proc = inv(proj, "build", "--preset", DEMO)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert src.name in proc.stderr + proc.stdout
+
+
+def test_inv_build_on_a_terminal_asks_and_builds_the_chosen_preset(built_demo: str) -> None:
+    """`inv build` without --preset on a pty asks preset-or-manual, which preset, build type; then plans that build."""
+    import sys
+
+    from tests.test_prompt import _drive
+
+    text = _drive([str(Path(sys.executable).with_name("inv")), "build", "--dry-run"], ["1", "1", "1"], REPO)
+    order = [text.index(q) for q in ("Use a preset or choose manually?", "Which preset?", "Build type?")]
+    assert order == sorted(order)
+    assert f"target      runtime -> airlock/{DEMO}:runtime" in text

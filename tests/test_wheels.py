@@ -1,0 +1,107 @@
+"""Wheel choice for the target, against a loopback simple index (JSON and HTML)."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from airlock.errors import IntegrityError
+from airlock.lockfile import Lockfile, Pin
+from airlock.target import Target
+from airlock.wheels import IndexFile, choose, plan, usable_on
+
+T311 = Target("3.11", "x86_64", (2, 36))
+H = {c: c * 64 for c in "abcdef"}
+
+FILES = {
+    "numpy": [
+        ("numpy-1.26.4-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl", H["a"]),
+        ("numpy-1.26.4-cp311-cp311-macosx_11_0_arm64.whl", H["b"]),
+        ("numpy-1.26.4-cp310-cp310-manylinux_2_17_x86_64.manylinux2014_x86_64.whl", H["c"]),
+        ("numpy-1.26.4.tar.gz", H["d"]),
+    ],
+    "onlysdist": [("onlysdist-1.0.tar.gz", H["e"])],
+}
+
+
+class _Index(http.server.BaseHTTPRequestHandler):
+    html = False
+
+    def log_message(self, *a: object) -> None:
+        pass
+
+    def do_GET(self) -> None:  # noqa: N802
+        name = self.path.strip("/").split("/")[-1]
+        files = FILES.get(name)
+        if files is None:
+            self.send_response(404)
+            self.end_headers()
+            return
+        if _Index.html:
+            body = "".join(f'<a href="/files/{fn}#sha256={h}">{fn}</a>' for fn, h in files).encode()
+            ctype = "text/html"
+        else:
+            body = json.dumps({"files": [{"filename": fn, "url": f"/files/{fn}", "hashes": {"sha256": h}} for fn, h in files]}).encode()
+            ctype = "application/vnd.pypi.simple.v1+json"
+        self.send_response(200)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@pytest.fixture(params=[False, True], ids=["json", "html"])
+def index(request: pytest.FixtureRequest) -> Iterator[str]:
+    _Index.html = request.param
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Index)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{srv.server_address[1]}/simple"
+    srv.shutdown()
+    srv.server_close()
+
+
+def _lock(index: str, *pins: Pin) -> Lockfile:
+    return Lockfile("p", "uv", T311.label, "sha256:" + "0" * 64, index, (), pins)
+
+
+def test_target_tags_decide_usability() -> None:
+    """A cp311 manylinux wheel installs on the cp311 glibc 2.36 target; macOS, cp310 and too-new glibc do not."""
+    assert usable_on("x-1-cp311-cp311-manylinux_2_17_x86_64.whl", T311)
+    assert usable_on("x-1-py3-none-any.whl", T311)
+    assert usable_on("x-1-cp37-abi3-manylinux2014_x86_64.whl", T311)
+    assert not usable_on("x-1-cp311-cp311-macosx_11_0_arm64.whl", T311)
+    assert not usable_on("x-1-cp310-cp310-manylinux_2_17_x86_64.whl", T311)
+    assert not usable_on("x-1-cp311-cp311-manylinux_2_38_x86_64.whl", T311)
+    assert not usable_on("x-1-cp311-cp311-manylinux_2_17_aarch64.whl", T311)
+
+
+def test_choose_takes_the_locked_hash_for_the_target() -> None:
+    """Only files whose hash is locked and whose tags fit are candidates."""
+    files = [IndexFile(fn, f"https://x/{fn}", h) for fn, h in FILES["numpy"]]
+    pin = Pin("numpy", "1.26.4", (H["a"], H["b"], H["c"], H["d"]))
+    c = choose(pin, files, T311)
+    assert c is not None and c.sha256 == H["a"]
+    assert choose(Pin("numpy", "1.26.4", (H["b"],)), files, T311) is None
+
+
+def test_plan_picks_wheels_from_the_index(index: str) -> None:
+    """plan() asks the index and returns one wheel per pin, skipping pins already present."""
+    lock = _lock(index, Pin("numpy", "1.26.4", (H["a"], H["b"], H["c"], H["d"])))
+    choices, satisfied = plan(lock, T311, {})
+    assert [c.filename for c in choices] == [FILES["numpy"][0][0]]
+    assert choices[0].url.startswith("http://127.0.0.1:")
+    choices, satisfied = plan(lock, T311, {FILES["numpy"][0][0]: H["a"]})
+    assert choices == [] and satisfied == ["numpy"]
+
+
+def test_sdist_only_pin_is_refused_naming_package_and_target(index: str) -> None:
+    """A pin with only an sdist is reported before any download, naming it and the target."""
+    lock = _lock(index, Pin("numpy", "1.26.4", (H["a"],)), Pin("onlysdist", "1.0", (H["e"],)))
+    with pytest.raises(IntegrityError) as exc:
+        plan(lock, T311, {})
+    msg = str(exc.value)
+    assert "onlysdist==1.0 (only an sdist)" in msg and T311.label in msg and "numpy" not in msg
