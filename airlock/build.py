@@ -286,8 +286,11 @@ def plan_build(
     for stage, img in bases.items():
         got = docker.image_id(img.ref) if query_engine else None
         if got is None:
-            # Not loaded yet: the saved tarball's hash stands in for its id (same bytes, same image).
-            got = "tar:" + store_sha.get(f"images/{img.tar_name}", "missing")
+            # Not loaded yet: the id recorded in the saved tarball is the id it will have once loaded.
+            from airlock.sync import image_id_from_tar
+
+            tar = project.artifacts(preset.name) / "images" / img.tar_name
+            got = image_id_from_tar(tar) or "tar:" + store_sha.get(f"images/{img.tar_name}", "missing")
         base_ids[stage] = got
 
     dockerfile = project.dockerfile.read_bytes()

@@ -79,7 +79,7 @@ class PhaseResult:
 # -------------------------------------------------------------------- helpers
 
 
-def _image_id_from_tar(tar: Path) -> str | None:
+def image_id_from_tar(tar: Path) -> str | None:
     """The image id recorded in a ``docker save`` tarball, without loading it."""
     try:
         with tarfile.open(tar) as tf:
@@ -142,7 +142,7 @@ def _base_id(img: images.BaseImage, store: Path) -> str | None:
     if got:
         return got
     tar = store / "images" / img.tar_name
-    return _image_id_from_tar(tar) if tar.exists() else None
+    return image_id_from_tar(tar) if tar.exists() else None
 
 
 # ----------------------------------------------------------------------- plan

@@ -66,3 +66,23 @@ def test_verify_names_a_corrupted_deleted_and_added_file(synced_demo: Path, tmp_
     out = proc.stdout + proc.stderr
     for p in (victim, gone, store / "sources" / "extra.tar"):
         assert p.relative_to(store).as_posix() in out, out
+
+
+def test_after_a_lock_change_only_the_difference_moves(synced_demo: Path, tmp_path: Path) -> None:
+    """Dropping uvicorn and adding six: sync fetches only six's wheel and removes the wheels no longer wanted."""
+    from tests.conftest import clone_project
+
+    proj = clone_project(tmp_path / "p", artifacts_of=(DEMO,))
+    req = proj / "presets" / f"{DEMO}.in"
+    req.write_text(req.read_text().replace("uvicorn\n", "six\n"))
+    ok(inv(proj, "lock", "--preset", DEMO), "re-lock")
+    lock = (proj / "locks" / f"{DEMO}.txt").read_text()
+    assert "six==" in lock and "uvicorn==" not in lock
+    proc = ok(inv(proj, "sync", "--preset", DEMO), "incremental sync")
+    store = proj / "artifacts" / DEMO
+    six = [p for p in (store / "wheels").iterdir() if p.name.startswith("six-")]
+    assert len(six) == 1
+    assert f"downloaded {six[0].stat().st_size} bytes" in proc.stdout.splitlines(), proc.stdout
+    assert "removed wheels/uvicorn-" in proc.stdout
+    assert not any(p.name.startswith("uvicorn-") for p in (store / "wheels").iterdir())
+    ok(inv(proj, "verify", "--preset", DEMO), "verify after incremental sync")
