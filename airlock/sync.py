@@ -250,7 +250,8 @@ def _unlisted(store: Path, sub: str, known: dict[str, str]) -> list[str]:
     return sorted(
         p.relative_to(store).as_posix()
         for p in d.rglob("*")
-        if p.is_file() and p.relative_to(store).as_posix() not in known
+        # a *.part is an interrupted download: kept so the next fetch resumes it
+        if p.is_file() and not p.name.endswith(".part") and p.relative_to(store).as_posix() not in known
     )
 
 
@@ -386,9 +387,8 @@ def write_index(project: Project, preset: Preset, store: Path, origins: dict[str
     """manifest.json + SHA256SUMS over every file now in the store (atomic)."""
     files = sorted(
         p for p in store.rglob("*")
-        if p.is_file() and p.parent != store or (p.is_file() and p.name not in ("manifest.json", "SHA256SUMS"))
+        if p.is_file() and not p.name.endswith(".part") and not (p.parent == store and p.name in manifest.INDEX_FILES)
     )
-    files = [p for p in files if p.name not in ("manifest.json", "SHA256SUMS") or p.parent != store]
     todo = [p for p in files if p.relative_to(store).as_posix() not in known]
     hashed = {Path(k).relative_to(store).as_posix(): v for k, v in manifest.hash_files(todo, jobs=jobs).items()}
     entries = []
