@@ -17,6 +17,7 @@ sources  FFmpeg/OpenCV/TensorRT archives, hash-checked against the preset
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import tarfile
@@ -27,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from airlock import __version__, debs, docker, fetch, images, lockfile, manifest, wheels
+from airlock import __version__, debs, docker, fetch, images, lockfile, manifest, progress, wheels
 from airlock.errors import InputError, IntegrityError
 from airlock.fsutil import atomic_write_text, sha256_bytes, sha256_file
 from airlock.presets import Preset
@@ -305,9 +306,7 @@ def apply_sync(
             known.pop(rel, None)
             images.save(img, store / rel)
             results["images"].downloaded += (store / rel).stat().st_size
-            say(f"images   {rel}: {(store / rel).stat().st_size / 1e6:.1f} MB")
-        elif (store / rel).exists():
-            results["images"].reused += 1
+            say(f"images   {rel}: {progress.mb((store / rel).stat().st_size)}")
         origins[rel] = ("image", f"bootstrap {img.base.bootstrap.suite} {img.base.bootstrap.mirror}" if img.base.bootstrap else f"registry {img.ref}", img.ref)
     results["images"].seconds = time.monotonic() - t0
 
@@ -326,7 +325,7 @@ def apply_sync(
             got, n = debs.resolve(img.ref, debs.stage_packages(preset, stage), store / "debs" / stage, preset.platform)
             atomic_write_text(store / _inputs_file(stage), _deb_inputs(preset, stage, base_id))
             results["debs"].downloaded += n
-            say(f"debs     {stage}: {len(got)} packages, {sum(d.size for d in got) / 1e6:.1f} MB, {n / 1e6:.1f} MB fetched")
+            say(f"debs     {stage}: {len(got)} packages, {progress.mb(sum(d.size for d in got))}, {progress.mb(n)} fetched")
         packages = store / "debs" / stage / "Packages"
         if packages.exists():
             for para in debs.parse_packages(packages.read_text()):
@@ -340,14 +339,19 @@ def apply_sync(
     t0 = time.monotonic()
     (store / "wheels").mkdir(exist_ok=True)
     if plan.wheel_choices:
-        say(f"wheels   downloading {len(plan.wheel_choices)} wheels ({jobs} at a time)")
+        choices = plan.wheel_choices
+        sizes = [c.size for c in choices]
+        total = None if None in sizes else sum(s or 0 for s in sizes) - sum(_part_size(store / "wheels" / c.filename) for c in choices)
+        say(f"wheels   downloading {len(choices)} wheels ({jobs} at a time{', ' + progress.mb(total) if total is not None else ''})")
+        with progress.Transfer("wheels", len(choices), total, say=say) as tr:
 
-        def _get(c: wheels.WheelChoice) -> int:
-            res = fetch.download(c.url, store / "wheels" / c.filename, c.sha256)
-            return res.bytes_downloaded
+            def _get(c: wheels.WheelChoice) -> int:
+                res = fetch.download(c.url, store / "wheels" / c.filename, c.sha256, progress=tr.advance)
+                tr.done(c.filename, res.path.stat().st_size)
+                return res.bytes_downloaded
 
-        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            results["wheels"].downloaded += sum(pool.map(_get, plan.wheel_choices))
+            with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+                results["wheels"].downloaded += sum(pool.map(_get, choices))
     lock = lockfile.read(project.lock_path(preset.name))
     by_hash = {h: p for p in lock.pins for h in p.hashes}
     for f in sorted((store / "wheels").glob("*.whl")):
@@ -355,31 +359,30 @@ def apply_sync(
         sha = known.get(rel) or next((c.sha256 for c in plan.wheel_choices if c.filename == f.name), None)
         pin = by_hash.get(sha or "")
         origins[rel] = ("wheel", f"{lock.index_url} {pin.name}=={pin.version}" if pin else "unknown", pin.version if pin else "")
-    results["wheels"].reused = len(plan.phases["wheels"].keep)
     results["wheels"].seconds = time.monotonic() - t0
 
     # sources
     t0 = time.monotonic()
     (store / "sources").mkdir(exist_ok=True)
-    for src in preset.sources:
-        rel = f"sources/{src.filename}"
-        if src.filename in plan.sources_todo:
+    todo = [src for src in preset.sources if src.filename in plan.sources_todo]
+    with progress.Transfer("sources", len(todo), None, say=say) if todo else contextlib.nullcontext() as tr:
+        for src in todo:
             say(f"sources  downloading {src.url}")
+            rel = f"sources/{src.filename}"
             known.pop(rel, None)
-            res = fetch.download(src.url, store / rel, src.sha256)
+            res = fetch.download(src.url, store / rel, src.sha256, progress=tr.advance)
+            tr.done(src.filename, res.path.stat().st_size)
             results["sources"].downloaded += res.bytes_downloaded
-        else:
-            results["sources"].reused += 1
-        origins[rel] = ("source", src.url, src.version)
+    for src in preset.sources:
+        origins[f"sources/{src.filename}"] = ("source", src.url, src.version)
     results["sources"].seconds = time.monotonic() - t0
 
     write_index(project, preset, store, origins, known, jobs)
     for phase in PHASES:
-        files = [rel for rel in origins if rel.startswith(phase)]
+        files = [rel for rel in origins if rel.startswith(phase) and (store / rel).is_file()]  # --only may leave phases unfetched
         results[phase].files = len(files)
         results[phase].bytes = sum((store / r).stat().st_size for r in files)
-        if phase in ("images", "debs"):
-            results[phase].reused = len(plan.phases[phase].keep)
+        results[phase].reused = len(plan.phases[phase].keep)
     return results
 
 
@@ -414,22 +417,19 @@ def render_summary(results: dict[str, PhaseResult], total_seconds: float) -> str
     rows = [("PHASE", "FILES", "BYTES", "REUSED", "DOWNLOADED", "RATE", "TIME")]
     tot = PhaseResult()
     for name, r in results.items():
-        rows.append((name, str(r.files), _mb(r.bytes), str(r.reused), _mb(r.downloaded), _rate(r.downloaded, r.seconds), f"{r.seconds:.1f} s"))
+        rows.append((name, str(r.files), progress.mb(r.bytes), str(r.reused), progress.mb(r.downloaded), progress.rate(r.downloaded, r.seconds), f"{r.seconds:.1f} s"))
         tot.files += r.files
         tot.bytes += r.bytes
         tot.reused += r.reused
         tot.downloaded += r.downloaded
-    rows.append(("total", str(tot.files), _mb(tot.bytes), str(tot.reused), _mb(tot.downloaded), _rate(tot.downloaded, total_seconds), f"{total_seconds:.1f} s"))
+    rows.append(("total", str(tot.files), progress.mb(tot.bytes), str(tot.reused), progress.mb(tot.downloaded), progress.rate(tot.downloaded, total_seconds), f"{total_seconds:.1f} s"))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))) for r in rows)
 
 
-def _rate(n: int, seconds: float) -> str:
-    return f"{n / seconds / 1e6:.1f} MB/s" if n and seconds > 0 else "-"
-
-
-def _mb(n: int) -> str:
-    return f"{n / 1e6:.1f} MB"
+def _part_size(dest: Path) -> int:
+    part = dest.with_name(dest.name + ".part")
+    return part.stat().st_size if part.exists() else 0
 
 
 def sha256_text(text: str) -> str:

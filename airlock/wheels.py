@@ -38,6 +38,7 @@ class IndexFile:
     filename: str
     url: str
     sha256: str | None
+    size: int | None = None  # PEP 700 JSON pages give it; HTML pages do not
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,7 @@ class WheelChoice:
     filename: str
     url: str
     sha256: str
+    size: int | None = None
 
 
 def wheel_rank(filename: str, target: Target, _cache: dict = {}) -> int | None:  # type: ignore[type-arg]
@@ -86,7 +88,7 @@ def choose(pin: Pin, files: list[IndexFile], target: Target) -> WheelChoice | No
     if best is None:
         return None
     f = best[1]
-    return WheelChoice(pin, f.filename, f.url, f.sha256 or "")
+    return WheelChoice(pin, f.filename, f.url, f.sha256 or "", f.size)
 
 
 def plan(lock: Lockfile, target: Target, have: dict[str, str], jobs: int = 8) -> tuple[list[WheelChoice], list[str]]:
@@ -160,9 +162,12 @@ def list_files(index_url: str, project: str, timeout: float = 60) -> list[IndexF
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
         raise ExternalError(f"{url}: {reason}") from None
-    if "json" in ctype:
+    if "json" in ctype and body.lstrip().startswith(b"{"):  # a proxy may label HTML as JSON
         data = json.loads(body)
-        return [IndexFile(f["filename"], urljoin(final, f["url"]), (f.get("hashes") or {}).get("sha256")) for f in data.get("files", [])]
+        return [
+            IndexFile(f["filename"], urljoin(final, f["url"]), (f.get("hashes") or {}).get("sha256"), f.get("size"))
+            for f in data.get("files", [])
+        ]
     parser = _Anchors()
     parser.feed(body.decode("utf-8", "replace"))
     files = []

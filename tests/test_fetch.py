@@ -100,6 +100,16 @@ def test_cut_transfer_leaves_only_a_part_then_resumes_with_range(server: str, tm
     assert dest.read_bytes() == PAYLOAD and not part.exists()
 
 
+def test_progress_callback_counts_exactly_the_bytes_fetched_on_resume(server: str, tmp_path: Path) -> None:
+    """The progress feed sees each chunk read, so after a resume it adds up to the rest only."""
+    dest = tmp_path / "ffmpeg.tar.xz"
+    (tmp_path / "ffmpeg.tar.xz.part").write_bytes(PAYLOAD[:700_000])
+    seen: list[int] = []
+    res = fetch.download(server, dest, SHA, progress=seen.append)
+    assert sum(seen) == res.bytes_downloaded == len(PAYLOAD) - 700_000
+    assert len(seen) >= 2  # chunked, not one call at the end
+
+
 def test_server_without_range_support_starts_over(server: str, tmp_path: Path) -> None:
     """When the server answers a Range request with 200, the part is rewritten from zero."""
     _State.ranges = False

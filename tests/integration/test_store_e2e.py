@@ -86,3 +86,25 @@ def test_after_a_lock_change_only_the_difference_moves(synced_demo: Path, tmp_pa
     assert "removed wheels/uvicorn-" in proc.stdout
     assert not any(p.name.startswith("uvicorn-") for p in (store / "wheels").iterdir())
     ok(inv(proj, "verify", "--preset", DEMO), "verify after incremental sync")
+
+
+def test_only_some_phases_into_a_fresh_store_reports_each_file_and_indexes_what_it_has(tmp_path: Path) -> None:
+    """--only wheels,sources on an empty store: one progress line per file with the phase's bytes and rate,
+    a summary with 0 image and deb files, and a manifest/SHA256SUMS over exactly what was fetched."""
+    from tests.conftest import clone_project
+
+    proj = clone_project(tmp_path / "p")
+    proc = ok(inv(proj, "sync", "--preset", DEMO, "--only", "wheels,sources"), "partial sync")
+    store = proj / "artifacts" / DEMO
+    got = sorted(p.name for p in (store / "wheels").iterdir()) + sorted(p.name for p in (store / "sources").iterdir())
+    lines = proc.stdout.splitlines()
+    for name in got:
+        assert any(ln.split("] ", 1)[-1].startswith(f"{name} ") and ln.endswith("MB/s") for ln in lines), f"no progress line for {name}:\n{proc.stdout}"
+    n = len(list((store / "wheels").iterdir()))
+    assert any(ln.startswith(f"wheels   [{n}/{n}] ") for ln in lines)
+    rows = {ln.split()[0]: ln.split() for ln in lines if ln.split() and ln.split()[0] in ("images", "debs", "wheels", "sources")}
+    assert rows["images"][1] == "0" and rows["debs"][1] == "0" and rows["wheels"][1] == str(n), proc.stdout
+    entries = json.loads((store / "manifest.json").read_text())["entries"]
+    assert sorted(e["path"].split("/", 1)[1] for e in entries) == sorted(got)
+    check = subprocess.run(["sha256sum", "-c", "--strict", "--quiet", "SHA256SUMS"], cwd=store, capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
