@@ -108,3 +108,20 @@ def test_only_some_phases_into_a_fresh_store_reports_each_file_and_indexes_what_
     assert sorted(e["path"].split("/", 1)[1] for e in entries) == sorted(got)
     check = subprocess.run(["sha256sum", "-c", "--strict", "--quiet", "SHA256SUMS"], cwd=store, capture_output=True, text=True)
     assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_gpu_preset_wheel_plan_resolves_for_its_target_without_downloading(tmp_path: Path) -> None:
+    """The CUDA 12.1 preset (Ubuntu 22.04, Python 3.11): every locked pin has a wheel for cp311 manylinux x86_64,
+    torch's among them; --dry-run fetches nothing. (This machine cannot make an Ubuntu base, so this preset is
+    exercised here as far as lock and wheels go.)"""
+    from tests.conftest import clone_project
+
+    gpu = "ubuntu22.04-cuda12.1-torch2.3"
+    proj = clone_project(tmp_path / "p")
+    proc = ok(inv(proj, "sync", "--preset", gpu, "--only", "wheels", "--dry-run"), "GPU wheel plan")
+    planned = [ln.strip().removeprefix("+ wheels/") for ln in proc.stdout.splitlines() if ln.strip().startswith("+ wheels/")]
+    pins = [ln.split("==")[0] for ln in (proj / "locks" / f"{gpu}.txt").read_text().splitlines() if "==" in ln and not ln.startswith((" ", "#"))]
+    assert len(planned) == len(pins), proc.stdout
+    assert any(w.startswith("torch-2.3.1-cp311-cp311-manylinux") for w in planned), planned
+    assert all("-cp311-" in w or "-py3-" in w or "-abi3-" in w or "py2.py3" in w for w in planned), planned
+    assert not (proj / "artifacts" / gpu).exists() or not any((proj / "artifacts" / gpu).rglob("*.whl"))
