@@ -69,8 +69,7 @@ def render_package_versions(project: Project) -> str:
         "",
         "## Presets",
         "",
-        "| | " + " | ".join(f"`{n}`" for n in names) + " |",
-        "|---|" + "---|" * len(names),
+        *_table_head("", names),
     ]
     rows = [_rows(p) for p in presets]
     for key in rows[0] if rows else []:
@@ -86,8 +85,7 @@ def render_package_versions(project: Project) -> str:
         "",
         "From `locks/<preset>.txt` (every pin, with hashes there). \"(no lock)\": the preset has no lockfile yet.",
         "",
-        "| package | " + " | ".join(f"`{n}`" for n in names) + " |",
-        "|---|" + "---|" * len(names),
+        *_table_head("package", names),
     ]
     for pkg in pkgs:
         cells = ["(no lock)" if locks[n] is None else locks[n].get(pkg, "—") for n in names]  # type: ignore[union-attr]
@@ -111,3 +109,8 @@ def write(project: Project) -> Path:
         raise InputError(f"{path.parent}: missing")
     atomic_write_text(path, render_package_versions(project))
     return path
+
+
+def _table_head(first: str, names: list[str]) -> list[str]:
+    """Markdown header and rule of a table with one column per preset."""
+    return [(f"| {first} | " if first else "| | ") + " | ".join(f"`{n}`" for n in names) + " |", "|---|" + "---|" * len(names)]

@@ -175,18 +175,11 @@ def plan_sync(project: Project, preset: Preset, only: tuple[str, ...] = PHASES, 
         phases["wheels"].remove.append(p)
 
     # images
-    images_todo: list[str] = []
-    wanted_images = set()
-    for img in images.base_images(preset):
-        rel = f"images/{img.tar_name}"
-        wanted_images.add(rel)
-        if rel in known:
-            phases["images"].keep.append(rel)
-        elif "images" in only:
-            images_todo.append(img.ref)
-            phases["images"].fetch.append(f"{rel} ({'debootstrap' if img.bootstrapped else 'docker save'} {img.ref})")
-    for p in sorted(k for k in known if k.startswith("images/") and k not in wanted_images) + _unlisted(store, "images", known):
-        phases["images"].remove.append(p)
+    images_todo = _plan_files(
+        "images",
+        [(f"images/{img.tar_name}", f"images/{img.tar_name}" in known, img.ref, f"{'debootstrap' if img.bootstrapped else 'docker save'} {img.ref}") for img in images.base_images(preset)],
+        phases["images"], store, known, only,
+    )
 
     # debs
     debs_todo: list[str] = []
@@ -208,20 +201,33 @@ def plan_sync(project: Project, preset: Preset, only: tuple[str, ...] = PHASES, 
         phases["debs"].remove.append(p)
 
     # sources
-    sources_todo: list[str] = []
-    wanted_sources = set()
-    for src in preset.sources:
-        rel = f"sources/{src.filename}"
-        wanted_sources.add(rel)
-        if known.get(rel) == src.sha256:
-            phases["sources"].keep.append(rel)
-        elif "sources" in only:
-            sources_todo.append(src.filename)
-            phases["sources"].fetch.append(f"{rel} ({src.url})")
-    for p in sorted(k for k in known if k.startswith("sources/") and k not in wanted_sources) + _unlisted(store, "sources", known):
-        phases["sources"].remove.append(p)
+    sources_todo = _plan_files(
+        "sources",
+        [(f"sources/{src.filename}", known.get(f"sources/{src.filename}") == src.sha256, src.filename, src.url) for src in preset.sources],
+        phases["sources"], store, known, only,
+    )
 
     return SyncPlan(preset.name, phases, choices, debs_todo, images_todo, sources_todo, known)
+
+
+def _plan_files(
+    phase: str, wanted: list[tuple[str, bool, str, str]], plan: PhasePlan, store: Path, known: dict[str, str], only: tuple[str, ...]
+) -> list[str]:
+    """Keep the intact wanted files, fetch the others when ``phase`` runs, remove the unwanted.
+
+    ``wanted`` holds (store-relative path, intact now, key to fetch it by, origin shown in the plan);
+    returns the keys to fetch.
+    """
+    todo = []
+    for rel, intact, key, origin in wanted:
+        if intact:
+            plan.keep.append(rel)
+        elif phase in only:
+            todo.append(key)
+            plan.fetch.append(f"{rel} ({origin})")
+    names = {w[0] for w in wanted}
+    plan.remove += sorted(k for k in known if k.startswith(f"{phase}/") and k not in names) + _unlisted(store, phase, known)
+    return todo
 
 
 def _wanted_wheels(lock: lockfile.Lockfile, target: Target, present: dict[str, str], choices: list[wheels.WheelChoice]) -> set[str]:
