@@ -81,12 +81,12 @@ class Transfer:
     def done(self, name: str, size: int) -> None:
         with self._lock:
             self.finished += 1
-            line = self.line(name, size)
             finished = self.finished
+            if self._live is None:
+                # under the lock: print() writes the text and its newline separately, so threads would interleave
+                self._say(self.line(name, size))
         if self._live is not None:
             self._live.update(self._task, done=finished, completed=None if self.total_bytes else finished)
-        else:
-            self._say(line)
 
     def line(self, name: str, size: int) -> str:
         """``wheels   [3/20] numpy-….whl 14.2 MB; phase 40.1 MB of 92.0 MB at 31.0 MB/s``"""

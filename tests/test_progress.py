@@ -69,3 +69,29 @@ def test_terminal_gets_a_live_bar_instead_of_lines() -> None:
 def test_units() -> None:
     assert mb(1_234_567) == "1.2 MB"
     assert rate(0, 1.0) == "-" and rate(5_000_000, 0) == "-" and rate(5_000_000, 2.0) == "2.5 MB/s"
+
+
+def test_lines_from_concurrent_downloads_never_interleave() -> None:
+    """print() writes a line and its newline in two calls; done() from many threads must still give whole lines."""
+    import threading
+    import time
+
+    buf = io.StringIO()
+
+    def say(line: str) -> None:  # print's two writes, with room for another thread in between
+        buf.write(line)
+        time.sleep(0.002)
+        buf.write("\n")
+
+    n = 16
+    start = threading.Barrier(n)
+    with Transfer("wheels", n, None, say=say, console=_log_console()) as tr:
+
+        def one(i: int) -> None:
+            start.wait()
+            tr.done(f"w{i}.whl", 1000)
+
+        with ThreadPoolExecutor(max_workers=n) as pool:
+            list(pool.map(one, range(n)))
+    lines = buf.getvalue().splitlines()
+    assert len(lines) == n and all(re.fullmatch(r"wheels   \[\d+/16\] w\d+\.whl 0\.0 MB; phase 0\.0 MB at .*", ln) for ln in lines), lines
