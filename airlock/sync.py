@@ -353,6 +353,7 @@ def apply_sync(
 
             def _get(c: wheels.WheelChoice) -> int:
                 res = fetch.download(c.url, store / "wheels" / c.filename, c.sha256, progress=tr.advance)
+                known[f"wheels/{c.filename}"] = c.sha256  # download() checked it; the index need not hash it again
                 tr.done(c.filename, res.path.stat().st_size)
                 return res.bytes_downloaded
 
@@ -362,7 +363,7 @@ def apply_sync(
     by_hash = {h: p for p in lock.pins for h in p.hashes}
     for f in sorted((store / "wheels").glob("*.whl")):
         rel = f"wheels/{f.name}"
-        sha = known.get(rel) or next((c.sha256 for c in plan.wheel_choices if c.filename == f.name), None)
+        sha = known.get(rel)
         pin = by_hash.get(sha or "")
         origins[rel] = ("wheel", f"{lock.index_url} {pin.name}=={pin.version}" if pin else "unknown", pin.version if pin else "")
     results["wheels"].seconds = time.monotonic() - t0
@@ -377,6 +378,7 @@ def apply_sync(
             rel = f"sources/{src.filename}"
             known.pop(rel, None)
             res = fetch.download(src.url, store / rel, src.sha256, progress=tr.advance)
+            known[rel] = src.sha256
             tr.done(src.filename, res.path.stat().st_size)
             results["sources"].downloaded += res.bytes_downloaded
     for src in preset.sources:
