@@ -15,13 +15,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from airlock.errors import InputError
-from airlock.fsutil import atomic_write_text
+from airlock.fsutil import atomic_write_text, sha256_file
 
 MANIFEST = "manifest.json"
 SUMS = "SHA256SUMS"
 INDEX_FILES = (MANIFEST, SUMS)
 KINDS = ("wheel", "deb", "deb-index", "source", "image", "other")
-_BUF = 8 << 20
 
 
 @dataclass(frozen=True)
@@ -103,28 +102,6 @@ def read_manifest(store: Path) -> Manifest:
     return parse_manifest(text, str(path))
 
 
-def _hash_one(path: Path) -> str:
-    """sha256 of one file: small files in one read, large ones through mmap in 64 MiB
-    slices (no copy into Python buffers; hashlib releases the GIL on each slice)."""
-    import hashlib
-    import mmap
-
-    h = hashlib.sha256()
-    with open(path, "rb", buffering=0) as fh:
-        size = os.fstat(fh.fileno()).st_size
-        if size <= _BUF:
-            h.update(fh.read())
-            return h.hexdigest()
-        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as m:
-            view = memoryview(m)
-            try:
-                for i in range(0, size, 64 << 20):
-                    h.update(view[i : i + (64 << 20)])
-            finally:
-                view.release()
-    return h.hexdigest()
-
-
 def hash_files(paths: Iterable[Path], jobs: int = 0) -> dict[str, str]:
     """sha256 of many files on all cores (hashlib releases the GIL on big buffers).
 
@@ -135,4 +112,4 @@ def hash_files(paths: Iterable[Path], jobs: int = 0) -> dict[str, str]:
         return {}
     workers = jobs or min(8, os.cpu_count() or 2)
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        return {str(p): d for p, d in zip(items, pool.map(_hash_one, items))}
+        return {str(p): d for p, d in zip(items, pool.map(sha256_file, items))}
