@@ -73,7 +73,15 @@ class ExternalError(AirlockError):
 
 
 class CommandError(ExternalError):
-    """A subprocess exited non-zero; carries the command, code and output tail."""
+    """A subprocess exited non-zero; carries the command, code and output tail.
+
+    The message stays one readable line: a long command (a docker build with a dozen
+    labels) shows its first words and its last argument, and each of the last three
+    output lines is cut at ``LINE_MAX``; the full output was already streamed above.
+    """
+
+    CMD_MAX = 160
+    LINE_MAX = 200
 
     def __init__(self, argv: list[str], returncode: int, tail: str) -> None:
         self.argv = list(argv)
@@ -81,8 +89,14 @@ class CommandError(ExternalError):
         self.tail = tail
         from shlex import join
 
-        last = " | ".join(line.strip() for line in tail.strip().splitlines()[-3:] if line.strip())
-        msg = f"command failed (exit {returncode}): {join(self.argv)}"
+        def cut(text: str) -> str:
+            return text if len(text) <= self.LINE_MAX else text[: self.LINE_MAX - 1] + "…"
+
+        cmd = join(self.argv)
+        if len(cmd) > self.CMD_MAX and len(self.argv) > 3:
+            cmd = f"{join(self.argv[:3])} … {join(self.argv[-1:])}"
+        last = " | ".join(cut(line.strip()) for line in tail.strip().splitlines()[-3:] if line.strip())
+        msg = f"command failed (exit {returncode}): {cmd}"
         if last:
             msg += f": {last}"
         super().__init__(msg)
