@@ -49,7 +49,8 @@ RUN --mount=type=bind,source=scripts,target=/airlock/scripts \
     --mount=type=bind,source=config/builder,target=/airlock/config \
     --mount=type=bind,source=sources,target=/airlock/sources \
     /airlock/scripts/build-ffmpeg "$(cat /airlock/config/ffmpeg-archive.txt)" /opt/ffmpeg /airlock/config/ffmpeg-flags.txt && \
-    /airlock/scripts/build-opencv "$(cat /airlock/config/opencv-archive.txt)" /opt/opencv /airlock/config/opencv-flags.txt && \
+    /airlock/scripts/build-opencv "$(cat /airlock/config/opencv-archive.txt)" /opt/opencv /airlock/config/opencv-flags.txt \
+        "$(cat /airlock/config/opencv-contrib-archive.txt)" && \
     /airlock/scripts/install-tensorrt-tar "$(cat /airlock/config/tensorrt-archive.txt)" /opt/tensorrt && \
     printf '%s\n' /opt/ffmpeg/lib /opt/opencv/lib /opt/tensorrt/lib > /etc/ld.so.conf.d/airlock.conf && ldconfig
 

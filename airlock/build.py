@@ -101,22 +101,31 @@ def _human(n: float) -> str:
 # ----------------------------------------------------------------- contexts
 
 
+# OpenCV's CMake downloads these at configure time, which cannot work with --network=none:
+# IPP ICV (WITH_IPP) and ADE, G-API's graph library (WITH_ADE; without it G-API is skipped).
+# A preset's cmake_flags come later on the command line, so they can still say otherwise.
+OPENCV_OFFLINE_FLAGS = ("-DWITH_IPP=OFF", "-DWITH_ADE=OFF")
+
+
 def _config_files(project: Project, preset: Preset) -> dict[str, bytes]:
     """The small per-preset files the Dockerfile reads from ``config/``."""
 
     def lines(items: tuple[str, ...] | list[str]) -> bytes:
         return "".join(f"{i}\n" for i in items).encode()
 
-    src = {s: "" for s in ("ffmpeg", "opencv", "tensorrt")}
+    src = {s: "" for s in ("ffmpeg", "opencv", "opencv-contrib", "tensorrt")}
     if preset.ffmpeg:
         src["ffmpeg"] = f"/airlock/sources/{preset.ffmpeg.filename}"
     if preset.opencv:
         src["opencv"] = f"/airlock/sources/{preset.opencv.filename}"
+        if preset.opencv.contrib:
+            src["opencv-contrib"] = f"/airlock/sources/{preset.opencv.contrib.filename}"
     if preset.tensorrt and preset.tensorrt.source == "tar" and preset.tensorrt.url:
         src["tensorrt"] = f"/airlock/sources/{preset.tensorrt.url.rsplit('/', 1)[-1]}"
     opencv_flags: list[str] = []
     if preset.opencv:
         opencv_flags = [
+            *OPENCV_OFFLINE_FLAGS,
             f"-DWITH_CUDA={'ON' if preset.opencv.cuda else 'OFF'}",
             f"-DBUILD_opencv_dnn={'ON' if preset.opencv.dnn else 'OFF'}",
             *(["-DOPENCV_DNN_CUDA=ON"] if preset.opencv.cuda and preset.opencv.dnn else []),
@@ -128,6 +137,7 @@ def _config_files(project: Project, preset: Preset) -> dict[str, bytes]:
         "config/builder/ffmpeg-archive.txt": (src["ffmpeg"] + "\n").encode(),
         "config/builder/ffmpeg-flags.txt": lines(preset.ffmpeg.configure_flags if preset.ffmpeg else ()),
         "config/builder/opencv-archive.txt": (src["opencv"] + "\n").encode(),
+        "config/builder/opencv-contrib-archive.txt": (src["opencv-contrib"] + "\n").encode(),
         "config/builder/opencv-flags.txt": lines(opencv_flags),
         "config/builder/tensorrt-archive.txt": (src["tensorrt"] + "\n").encode(),
     }

@@ -120,6 +120,16 @@ def check(preset: "Preset") -> list[Violation]:
                 out.append(Violation(f"base.{stage}.image", f"{image} does not name CUDA {cuda} on {preset.os}"))
     elif preset.opencv is not None and preset.opencv.cuda:
         out.append(Violation("opencv.cuda", "OpenCV with CUDA needs a CUDA preset (cuda is null)"))
+    if preset.opencv is not None and preset.opencv.cuda and preset.opencv.contrib is None:
+        out.append(Violation("opencv.contrib", "OpenCV with CUDA needs opencv_contrib's archive (WITH_CUDA requires its cudev module)"))
+
+    # All archives share sources/: two URLs ending in the same file name would overwrite each other.
+    seen: dict[str, str] = {}
+    for field, src in preset.named_sources:
+        name = src.filename
+        if name in seen:
+            out.append(Violation(field, f"ends in the same file name as {seen[name]} ({name}); both are kept in sources/, so the URLs must differ in their last part"))
+        seen.setdefault(name, field)
 
     if preset.tensorrt is not None:
         trt = Version(preset.tensorrt.version)

@@ -48,6 +48,8 @@ def _rows(p: Preset) -> dict[str, object]:
         "OpenCV": cv.version if cv else None,
         "OpenCV source": cv.url if cv else None,
         "OpenCV sha256": cv.sha256 if cv else None,
+        "opencv_contrib source": cv.contrib.url if cv and cv.contrib else None,
+        "opencv_contrib sha256": cv.contrib.sha256 if cv and cv.contrib else None,
         "OpenCV CUDA / DNN": f"{'on' if cv.cuda else 'off'} / {'on' if cv.dnn else 'off'}" if cv else None,
         "OpenCV CMake flags": cv.cmake_flags if cv else None,
         "apt (build)": p.apt.build,

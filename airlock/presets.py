@@ -131,25 +131,39 @@ class TensorRT(_Model):
         return self
 
 
-class Source(_Model):
-    """A source archive fetched by URL and checked against its sha256."""
+class _NamedByUrl:
+    """An archive is stored under the last part of its URL."""
 
-    version: VersionStr
-    url: Url
-    sha256: Sha256
+    url: str
 
     @property
     def filename(self) -> str:
         return self.url.rstrip("/").rsplit("/", 1)[-1]
 
 
+class Source(_NamedByUrl, _Model):
+    """A source archive fetched by URL and checked against its sha256."""
+
+    version: VersionStr
+    url: Url
+    sha256: Sha256
+
+
 class FFmpeg(Source):
     configure_flags: tuple[str, ...] = ()
+
+
+class Contrib(_NamedByUrl, _Model):
+    """opencv_contrib's archive (same release as OpenCV): its modules are built alongside."""
+
+    url: Url
+    sha256: Sha256
 
 
 class OpenCV(Source):
     cuda: bool = False
     dnn: bool = True
+    contrib: Contrib | None = Field(default=None, description="opencv_contrib archive; WITH_CUDA needs its cudev module")
     cmake_flags: tuple[str, ...] = ()
 
 
@@ -191,12 +205,24 @@ class Preset(_Model):
     app: App | None = None
 
     @property
+    def named_sources(self) -> tuple[tuple[str, Source], ...]:
+        """Every archive the store holds under ``sources/``, with the preset field of its URL."""
+        out: list[tuple[str, Source]] = []
+        if self.ffmpeg is not None:
+            out.append(("ffmpeg.url", self.ffmpeg))
+        if self.opencv is not None:
+            out.append(("opencv.url", self.opencv))
+            if self.opencv.contrib is not None:
+                c = self.opencv.contrib
+                out.append(("opencv.contrib.url", Source(version=self.opencv.version, url=c.url, sha256=c.sha256)))
+        if self.tensorrt is not None and self.tensorrt.source == "tar":
+            out.append(("tensorrt.url", Source(version=self.tensorrt.version, url=self.tensorrt.url, sha256=self.tensorrt.sha256)))  # type: ignore[arg-type]
+        return tuple(out)
+
+    @property
     def sources(self) -> tuple[Source, ...]:
-        return tuple(s for s in (self.ffmpeg, self.opencv) if s is not None) + (
-            (Source(version=self.tensorrt.version, url=self.tensorrt.url, sha256=self.tensorrt.sha256),)  # type: ignore[arg-type]
-            if self.tensorrt is not None and self.tensorrt.source == "tar"
-            else ()
-        )
+        """Every archive the store holds under ``sources/``, in a stable order."""
+        return tuple(src for _, src in self.named_sources)
 
     @property
     def arch(self) -> str:

@@ -116,3 +116,25 @@ def test_app_files_skip_git_env_and_caches(tmp_path: Path) -> None:
 def test_missing_app_source_is_a_clear_input_error(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="not a directory"):
         b.app_files(tmp_path / "nope")
+
+
+def test_opencv_config_is_offline_and_brings_contrib() -> None:
+    """The GPU preset's OpenCV: archive and contrib paths under sources/, offline flags first, preset flags last."""
+    preset = load_preset(Project(REPO), "ubuntu22.04-cuda12.1-torch2.3")
+    assert preset.opencv is not None and preset.opencv.contrib is not None
+    cfg = b._config_files(Project(REPO), preset)
+    assert cfg["config/builder/opencv-archive.txt"].decode() == f"/airlock/sources/{preset.opencv.filename}\n"
+    assert cfg["config/builder/opencv-contrib-archive.txt"].decode() == f"/airlock/sources/{preset.opencv.contrib.filename}\n"
+    flags = cfg["config/builder/opencv-flags.txt"].decode().splitlines()
+    assert flags[: len(b.OPENCV_OFFLINE_FLAGS)] == list(b.OPENCV_OFFLINE_FLAGS)
+    assert flags[-len(preset.opencv.cmake_flags):] == list(preset.opencv.cmake_flags)
+    assert {"-DWITH_CUDA=ON", "-DOPENCV_DNN_CUDA=ON"} <= set(flags)
+    # every archive the build reads is one the store holds
+    assert {s.filename for s in preset.sources} >= {preset.opencv.filename, preset.opencv.contrib.filename}
+
+
+def test_no_opencv_means_empty_archive_lines() -> None:
+    """The demo has no OpenCV from source: both archive files are empty lines (build-opencv then does nothing)."""
+    cfg = b._config_files(Project(REPO), load_preset(Project(REPO), DEMO))
+    assert cfg["config/builder/opencv-archive.txt"] == b"\n"
+    assert cfg["config/builder/opencv-contrib-archive.txt"] == b"\n"
