@@ -5,14 +5,15 @@
 # from the build context that `inv build` assembles from artifacts/<preset>/:
 #   debs/builder, debs/runtime   flat apt repositories (resolved by inv sync)
 #   wheels/, lock.txt            wheels checked by pip against the lock's hashes
-#   sources/                     FFmpeg/OpenCV/TensorRT archives, sha256-checked
-#   config/builder, config/runtime  per-stage lists (apt packages, configure flags)
+#   sources/<part>/              FFmpeg/OpenCV(+contrib)/TensorRT archives, sha256-checked
+#   config/builder, config/runtime  per-stage apt package lists
+#   config/<part>/               archive path and configure/CMake flags of ffmpeg, opencv, tensorrt
 #   scripts/                     the helper scripts from docker/ in the repository
 # They are bind-mounted into the steps that need them (RUN --mount), so no .deb,
 # wheel or archive is left in any layer.
 #
 # Stages:
-#   builder       toolchain + sources + Python venv + FFmpeg/OpenCV builds (the dev base)
+#   builder       toolchain + FFmpeg/OpenCV/TensorRT from sources + Python venv (the dev base)
 #   runtime-deps  runtime base + runtime .debs + the venv and build outputs, non-root user
 #   app-build     the application built from its source tree, on the builder
 #   runtime       runtime-deps + the application: what ships
@@ -33,26 +34,38 @@ ARG PYTHON_VERSION
 SHELL ["/bin/sh", "-eu", "-c"]
 ENV DEBIAN_FRONTEND=noninteractive LANG=C.UTF-8 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 
-RUN --mount=type=bind,source=scripts,target=/airlock/scripts \
+RUN --mount=type=bind,source=scripts/apt-install,target=/airlock/scripts/apt-install \
+    --mount=type=bind,source=scripts/set-python,target=/airlock/scripts/set-python \
     --mount=type=bind,source=config/builder,target=/airlock/config \
     --mount=type=bind,source=debs/builder,target=/airlock/debs \
     /airlock/scripts/apt-install /airlock/debs $(cat /airlock/config/apt.txt) && \
     /airlock/scripts/set-python "${PYTHON_VERSION}"
+
+# FFmpeg, OpenCV, TensorRT: one step each, each mounting only its own script, config and
+# archives, and all before the venv, so a change of the lock or of OpenCV's flags does
+# not compile FFmpeg again. OpenCV's videoio finds the FFmpeg built before it (pkg-config).
+RUN --mount=type=bind,source=scripts/build-ffmpeg,target=/airlock/scripts/build-ffmpeg \
+    --mount=type=bind,source=config/ffmpeg,target=/airlock/config \
+    --mount=type=bind,source=sources/ffmpeg,target=/airlock/sources \
+    /airlock/scripts/build-ffmpeg "$(cat /airlock/config/archive.txt)" /opt/ffmpeg /airlock/config/flags.txt
+
+RUN --mount=type=bind,source=scripts/build-opencv,target=/airlock/scripts/build-opencv \
+    --mount=type=bind,source=config/opencv,target=/airlock/config \
+    --mount=type=bind,source=sources/opencv,target=/airlock/sources \
+    PKG_CONFIG_PATH=/opt/ffmpeg/lib/pkgconfig /airlock/scripts/build-opencv \
+        "$(cat /airlock/config/archive.txt)" /opt/opencv /airlock/config/flags.txt "$(cat /airlock/config/contrib-archive.txt)"
+
+RUN --mount=type=bind,source=scripts/install-tensorrt-tar,target=/airlock/scripts/install-tensorrt-tar \
+    --mount=type=bind,source=config/tensorrt,target=/airlock/config \
+    --mount=type=bind,source=sources/tensorrt,target=/airlock/sources \
+    /airlock/scripts/install-tensorrt-tar "$(cat /airlock/config/archive.txt)" /opt/tensorrt && \
+    printf '%s\n' /opt/ffmpeg/lib /opt/opencv/lib /opt/tensorrt/lib > /etc/ld.so.conf.d/airlock.conf && ldconfig
 
 RUN --mount=type=bind,source=wheels,target=/airlock/wheels \
     --mount=type=bind,source=lock.txt,target=/airlock/lock.txt \
     "python${PYTHON_VERSION}" -m venv /opt/venv && \
     /opt/venv/bin/pip install --isolated --no-index --require-hashes --only-binary=:all: \
         --find-links /airlock/wheels -r /airlock/lock.txt
-
-RUN --mount=type=bind,source=scripts,target=/airlock/scripts \
-    --mount=type=bind,source=config/builder,target=/airlock/config \
-    --mount=type=bind,source=sources,target=/airlock/sources \
-    /airlock/scripts/build-ffmpeg "$(cat /airlock/config/ffmpeg-archive.txt)" /opt/ffmpeg /airlock/config/ffmpeg-flags.txt && \
-    /airlock/scripts/build-opencv "$(cat /airlock/config/opencv-archive.txt)" /opt/opencv /airlock/config/opencv-flags.txt \
-        "$(cat /airlock/config/opencv-contrib-archive.txt)" && \
-    /airlock/scripts/install-tensorrt-tar "$(cat /airlock/config/tensorrt-archive.txt)" /opt/tensorrt && \
-    printf '%s\n' /opt/ffmpeg/lib /opt/opencv/lib /opt/tensorrt/lib > /etc/ld.so.conf.d/airlock.conf && ldconfig
 
 ENV PATH=/opt/app/bin:/opt/venv/bin:/opt/ffmpeg/bin:/opt/opencv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     VIRTUAL_ENV=/opt/venv
@@ -63,7 +76,8 @@ ARG PYTHON_VERSION
 SHELL ["/bin/sh", "-eu", "-c"]
 ENV DEBIAN_FRONTEND=noninteractive LANG=C.UTF-8
 
-RUN --mount=type=bind,source=scripts,target=/airlock/scripts \
+RUN --mount=type=bind,source=scripts/apt-install,target=/airlock/scripts/apt-install \
+    --mount=type=bind,source=scripts/set-python,target=/airlock/scripts/set-python \
     --mount=type=bind,source=config/runtime,target=/airlock/config \
     --mount=type=bind,source=debs/runtime,target=/airlock/debs \
     /airlock/scripts/apt-install /airlock/debs $(cat /airlock/config/apt.txt) && \

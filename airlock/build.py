@@ -106,6 +106,9 @@ def _human(n: float) -> str:
 # A preset's cmake_flags come later on the command line, so they can still say otherwise.
 OPENCV_OFFLINE_FLAGS = ("-DWITH_IPP=OFF", "-DWITH_ADE=OFF")
 
+#: The parts compiled or installed from source archives, one builder step each, in this order.
+SOURCE_PARTS = ("ffmpeg", "opencv", "tensorrt")
+
 
 def _config_files(project: Project, preset: Preset) -> dict[str, bytes]:
     """The small per-preset files the Dockerfile reads from ``config/``."""
@@ -113,15 +116,9 @@ def _config_files(project: Project, preset: Preset) -> dict[str, bytes]:
     def lines(items: tuple[str, ...] | list[str]) -> bytes:
         return "".join(f"{i}\n" for i in items).encode()
 
-    src = {s: "" for s in ("ffmpeg", "opencv", "opencv-contrib", "tensorrt")}
-    if preset.ffmpeg:
-        src["ffmpeg"] = f"/airlock/sources/{preset.ffmpeg.filename}"
-    if preset.opencv:
-        src["opencv"] = f"/airlock/sources/{preset.opencv.filename}"
-        if preset.opencv.contrib:
-            src["opencv-contrib"] = f"/airlock/sources/{preset.opencv.contrib.filename}"
-    if preset.tensorrt and preset.tensorrt.source == "tar" and preset.tensorrt.url:
-        src["tensorrt"] = f"/airlock/sources/{preset.tensorrt.url.rsplit('/', 1)[-1]}"
+    # Each compiled part has its own config/<part>/ and sources/<part>/ (see artifact_files),
+    # so its RUN step's cache key moves only with its own inputs.
+    archive = {field: f"/airlock/sources/{src.filename}" for field, src in preset.named_sources}
     opencv_flags: list[str] = []
     if preset.opencv:
         opencv_flags = [
@@ -134,12 +131,12 @@ def _config_files(project: Project, preset: Preset) -> dict[str, bytes]:
     return {
         "config/builder/apt.txt": lines(stage_packages(preset, "builder")),
         "config/runtime/apt.txt": lines(stage_packages(preset, "runtime")),
-        "config/builder/ffmpeg-archive.txt": (src["ffmpeg"] + "\n").encode(),
-        "config/builder/ffmpeg-flags.txt": lines(preset.ffmpeg.configure_flags if preset.ffmpeg else ()),
-        "config/builder/opencv-archive.txt": (src["opencv"] + "\n").encode(),
-        "config/builder/opencv-contrib-archive.txt": (src["opencv-contrib"] + "\n").encode(),
-        "config/builder/opencv-flags.txt": lines(opencv_flags),
-        "config/builder/tensorrt-archive.txt": (src["tensorrt"] + "\n").encode(),
+        "config/ffmpeg/archive.txt": (archive.get("ffmpeg.url", "") + "\n").encode(),
+        "config/ffmpeg/flags.txt": lines(preset.ffmpeg.configure_flags if preset.ffmpeg else ()),
+        "config/opencv/archive.txt": (archive.get("opencv.url", "") + "\n").encode(),
+        "config/opencv/contrib-archive.txt": (archive.get("opencv.contrib.url", "") + "\n").encode(),
+        "config/opencv/flags.txt": lines(opencv_flags),
+        "config/tensorrt/archive.txt": (archive.get("tensorrt.url", "") + "\n").encode(),
     }
 
 
@@ -167,7 +164,7 @@ def artifact_files(project: Project, preset: Preset) -> dict[str, Path]:
     """The store files the deps build reads (context path -> store path)."""
     store = project.artifacts(preset.name)
     out: dict[str, Path] = {}
-    for sub in ("wheels", "debs/builder", "debs/runtime", "sources"):
+    for sub in ("wheels", "debs/builder", "debs/runtime"):
         d = store / sub
         if d.is_dir():
             for p in sorted(d.iterdir()):
@@ -175,6 +172,12 @@ def artifact_files(project: Project, preset: Preset) -> dict[str, Path]:
                     out[f"{sub}/{p.name}"] = p
         else:
             out[f"{sub}/.keep"] = Path(os.devnull)  # an empty folder in the context
+    # Source archives go to sources/<part>/ (ffmpeg, opencv with its contrib, tensorrt):
+    # each compile step mounts only its own, so a new OpenCV does not rebuild FFmpeg.
+    for part in SOURCE_PARTS:
+        out[f"sources/{part}/.keep"] = Path(os.devnull)
+    for field, src in preset.named_sources:
+        out[f"sources/{field.split('.', 1)[0]}/{src.filename}"] = store / "sources" / src.filename
     return out
 
 
@@ -307,8 +310,11 @@ def plan_build(
     deps_files: dict[str, Path | bytes] = {"Dockerfile": dockerfile, "lock.txt": project.lock_path(preset.name)}
     deps_files.update(_scripts(project))
     deps_files.update(_config_files(project, preset))
-    deps_files.update(artifact_files(project, preset))
-    missing = [rel for rel, p in deps_files.items() if isinstance(p, Path) and p != Path(os.devnull) and rel not in ("lock.txt",) and not rel.startswith("scripts/") and rel not in store_sha]
+    artifacts = artifact_files(project, preset)
+    deps_files.update(artifacts)
+    store = project.artifacts(preset.name)
+    in_store = [p.relative_to(store).as_posix() for p in artifacts.values() if p != Path(os.devnull)]
+    missing = [rel for rel in in_store if rel not in store_sha]
     if missing:
         raise IntegrityError(f"artifacts/{preset.name}: {missing[0]} is not in manifest.json; run: inv sync --preset {preset.name}")
 

@@ -123,9 +123,9 @@ def test_opencv_config_is_offline_and_brings_contrib() -> None:
     preset = load_preset(Project(REPO), "ubuntu22.04-cuda12.1-torch2.3")
     assert preset.opencv is not None and preset.opencv.contrib is not None
     cfg = b._config_files(Project(REPO), preset)
-    assert cfg["config/builder/opencv-archive.txt"].decode() == f"/airlock/sources/{preset.opencv.filename}\n"
-    assert cfg["config/builder/opencv-contrib-archive.txt"].decode() == f"/airlock/sources/{preset.opencv.contrib.filename}\n"
-    flags = cfg["config/builder/opencv-flags.txt"].decode().splitlines()
+    assert cfg["config/opencv/archive.txt"].decode() == f"/airlock/sources/{preset.opencv.filename}\n"
+    assert cfg["config/opencv/contrib-archive.txt"].decode() == f"/airlock/sources/{preset.opencv.contrib.filename}\n"
+    flags = cfg["config/opencv/flags.txt"].decode().splitlines()
     assert flags[: len(b.OPENCV_OFFLINE_FLAGS)] == list(b.OPENCV_OFFLINE_FLAGS)
     assert flags[-len(preset.opencv.cmake_flags):] == list(preset.opencv.cmake_flags)
     assert {"-DWITH_CUDA=ON", "-DOPENCV_DNN_CUDA=ON"} <= set(flags)
@@ -136,5 +136,34 @@ def test_opencv_config_is_offline_and_brings_contrib() -> None:
 def test_no_opencv_means_empty_archive_lines() -> None:
     """The demo has no OpenCV from source: both archive files are empty lines (build-opencv then does nothing)."""
     cfg = b._config_files(Project(REPO), load_preset(Project(REPO), DEMO))
-    assert cfg["config/builder/opencv-archive.txt"] == b"\n"
-    assert cfg["config/builder/opencv-contrib-archive.txt"] == b"\n"
+    assert cfg["config/opencv/archive.txt"] == b"\n"
+    assert cfg["config/opencv/contrib-archive.txt"] == b"\n"
+
+
+def test_each_source_part_has_its_own_context_folder() -> None:
+    """FFmpeg's archive under sources/ffmpeg/, OpenCV's and contrib's under sources/opencv/; empty parts still exist."""
+    project = Project(REPO)
+    preset = load_preset(project, "ubuntu22.04-cuda12.1-torch2.3")
+    assert preset.ffmpeg and preset.opencv and preset.opencv.contrib
+    files = b.artifact_files(project, preset)
+    store = project.artifacts(preset.name)
+    assert files[f"sources/ffmpeg/{preset.ffmpeg.filename}"] == store / "sources" / preset.ffmpeg.filename
+    assert files[f"sources/opencv/{preset.opencv.filename}"] == store / "sources" / preset.opencv.filename
+    assert files[f"sources/opencv/{preset.opencv.contrib.filename}"] == store / "sources" / preset.opencv.contrib.filename
+    assert {f"sources/{part}/.keep" for part in b.SOURCE_PARTS} <= set(files)
+    assert not [k for k in files if k.startswith("sources/") and k.count("/") != 2]
+
+
+def test_compile_steps_mount_only_their_own_part_and_precede_the_venv() -> None:
+    """Each builder step mounts its own script, config/<part> and sources/<part>; the venv step comes after all of them."""
+    builder = DOCKERFILE.split(" AS builder\n", 1)[1].split("\nFROM ", 1)[0]
+    steps = [st for st in re.split(r"\n(?=RUN )", builder) if st.startswith("RUN ")]
+    script = {"ffmpeg": "build-ffmpeg", "opencv": "build-opencv", "tensorrt": "install-tensorrt-tar"}
+    where = {}
+    for part in b.SOURCE_PARTS:
+        [(i, step)] = [(i, st) for i, st in enumerate(steps) if f"scripts/{script[part]}" in st]
+        where[part] = i
+        mounts = re.findall(r"--mount=type=bind,source=(\S+),", step)
+        assert sorted(mounts) == sorted([f"scripts/{script[part]}", f"config/{part}", f"sources/{part}"]), mounts
+    venv = next(i for i, st in enumerate(steps) if "pip install" in st)
+    assert list(where.values()) == sorted(where.values()) and venv > max(where.values())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -143,3 +144,43 @@ def test_inv_build_on_a_terminal_asks_and_builds_the_chosen_preset(built_demo: s
     order = [text.index(q) for q in ("Use a preset or choose manually?", "Which preset?", "Build type?")]
     assert order == sorted(order)
     assert f"target      runtime -> airlock/{DEMO}:runtime" in text
+
+
+def _builder_steps(log: str) -> list[tuple[str, bool]]:
+    """Each builder RUN step in BuildKit's plain progress, in order: (its line, whether it was CACHED).
+
+    Step ids (``#8``) restart with each docker build, so a CACHED line belongs to the latest header with its id.
+    """
+    steps: list[list[object]] = []
+    latest: dict[str, list[object]] = {}
+    for line in log.splitlines():
+        head = re.match(r"(#\d+) (\[builder [^\]]*\] RUN .*)$", line)
+        if head:
+            latest[head.group(1)] = step = [head.group(2), False]
+            steps.append(step)
+        elif re.fullmatch(r"#\d+ CACHED", line.strip()) and line.split()[0] in latest:
+            latest[line.split()[0]][1] = True
+        elif re.match(r"#\d+ \[", line):
+            latest.pop(line.split()[0], None)  # the id now names another step
+    return [(str(t), bool(c)) for t, c in steps]
+
+
+def test_lock_change_rebuilds_deps_without_recompiling_ffmpeg(built_demo: str, tmp_path: Path) -> None:
+    """One more requirement: new deps images, but BuildKit reuses the apt and FFmpeg steps; only the venv step runs again."""
+    proj = clone_project(tmp_path / "p", artifacts_of=(DEMO,))
+    req = proj / "presets" / f"{DEMO}.in"
+    req.write_text(req.read_text() + "six\n")
+    ok(inv(proj, "lock", "--preset", DEMO), "inv lock")
+    ok(inv(proj, "sync", "--preset", DEMO, "--only", "wheels"), "inv sync")
+    tag = "airlock-test/lockchange:runtime"
+    proc = ok(inv(proj, "build", "--preset", DEMO, "--tag", tag), "rebuild after a lock change")
+    log = proc.stdout + proc.stderr
+    assert "deps build" in proc.stdout, proc.stdout
+    steps = _builder_steps(log)
+    ffmpeg = [c for t, c in steps if "build-ffmpeg" in t]
+    apt = [c for t, c in steps if "apt-install" in t]
+    venv = [c for t, c in steps if "pip install" in t]
+    assert ffmpeg and apt and venv, log[-4000:]
+    assert all(ffmpeg) and all(apt), steps
+    assert not all(venv), f"the venv step should have run again: {steps}"
+    assert docker_out("run", "--rm", "--network=none", "--entrypoint", "python", tag, "-c", "import six; print(six.__version__)").strip()
