@@ -57,7 +57,7 @@ RULES = [
     ("base image names the CUDA", CUDA121, {"base.builder.image": "nvidia/cuda:11.8.0-cudnn8-devel-ubuntu22.04"}, "base.builder.image", "does not name CUDA 12.1"),
     ("OpenCV CUDA needs CUDA", DEMO, {"opencv": {"version": "4.6.0", "url": "http://x/o.tar.xz", "sha256": "0" * 64, "cuda": True}}, "opencv.cuda", "needs a CUDA preset"),
     ("OpenCV CUDA needs contrib's cudev", CUDA121, {"opencv.contrib": None}, "opencv.contrib", "cudev"),
-    ("source archives end in distinct file names", CUDA121, {"opencv.contrib.url": "http://mirror.example/opencv_4.6.0+dfsg.orig.tar.xz"}, "opencv.contrib.url", "same file name as opencv.url"),
+    ("source archives end in distinct file names", CUDA121, {"opencv.contrib.url": "http://mirror.example/opencv_4.10.0+dfsg.orig.tar.xz"}, "opencv.contrib.url", "same file name as opencv.url"),
 ]
 
 

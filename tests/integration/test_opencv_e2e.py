@@ -1,7 +1,9 @@
 """OpenCV and opencv_contrib from pinned source archives, configured and compiled with no network.
 
-A CPU preset like the demo, with FFmpeg swapped for OpenCV 4.6.0 (core, imgproc and
-contrib's img_hash: small enough for CI, and img_hash proves contrib was built). The
+The demo preset (its small FFmpeg 5.1 included) plus OpenCV 4.10 (4.6 does not compile
+against FFmpeg 5.1's headers): core, imgproc,
+imgcodecs, videoio and contrib's img_hash, small enough for CI; img_hash proves contrib
+was built, videoio that OpenCV links the FFmpeg built before it, not a system one. The
 archives are Debian's, as in the CUDA presets, so this also proves the flags and -dev
 packages those presets rely on for Debian's 3rdparty-less tree.
 """
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -20,37 +23,36 @@ from tests.integration.conftest import docker_json, docker_out, ok
 
 pytestmark = [pytest.mark.docker, pytest.mark.network]
 
-NAME = "debian12-cpu-py3.11-opencv4.6"
+VERSION = "4.10.0"
+NAME = "debian12-cpu-py3.11-opencv4.10"
 POOL = "http://deb.debian.org/debian/pool/main/o/opencv"
 OPENCV = {
-    "version": "4.6.0",
-    "url": f"{POOL}/opencv_4.6.0+dfsg.orig.tar.xz",
-    "sha256": "40a59ba7e5c18a43652de0a08733c9843a39bba619b1f3e26a5fac4a6f041423",
+    "version": VERSION,
+    "url": f"{POOL}/opencv_{VERSION}+dfsg.orig.tar.xz",
+    "sha256": "4ca619efbad524c550771ab110332fc81293fb720bd03980fe58bc15f9ca3be8",
     "cuda": False,
     "dnn": False,
     "contrib": {
-        "url": f"{POOL}/opencv_4.6.0+dfsg.orig-contrib.tar.xz",
-        "sha256": "3bba7c17e4a4a8b995c60904453dfc39315b3bea50e14008fd851afe7a1ff798",
+        "url": f"{POOL}/opencv_{VERSION}+dfsg.orig-contrib.tar.xz",
+        "sha256": "bc499ce3a1421b2474c20cce9949a574311bb3b6a71a5527e00e6f71cdb646b9",
     },
     "cmake_flags": [
-        "-DBUILD_LIST=core,imgproc,img_hash",
+        "-DBUILD_LIST=core,imgproc,imgcodecs,videoio,img_hash",
         "-DBUILD_TESTS=OFF",
         "-DBUILD_PERF_TESTS=OFF",
         "-DBUILD_EXAMPLES=OFF",
         "-DBUILD_opencv_apps=OFF",
         # Debian's tree has no 3rdparty/: nothing may be built from it
-        *(f"-DWITH_{w}=OFF" for w in ("JPEG", "PNG", "TIFF", "WEBP", "OPENJPEG", "JASPER", "OPENEXR", "PROTOBUF", "QUIRC", "ITT", "OPENCL")),
+        *(f"-DWITH_{w}=OFF" for w in ("JPEG", "PNG", "TIFF", "WEBP", "OPENJPEG", "JASPER", "OPENEXR", "PROTOBUF", "FLATBUFFERS", "QUIRC", "ITT", "OPENCL", "CAROTENE")),
     ],
 }
 
 
 def _write_preset(site: Path) -> None:
     data = json.loads((REPO / "presets" / f"{DEMO}.json").read_text())
-    data.update(name=NAME, description="test: OpenCV + contrib from Debian's source archives", ffmpeg=None, opencv=OPENCV)
-    data["apt"] = {
-        "build": ["g++", "gcc", "libc6-dev", "make", "cmake", "pkgconf", "xz-utils", "zlib1g-dev"],
-        "runtime": ["ca-certificates", "zlib1g"],
-    }
+    data.update(name=NAME, description="test: OpenCV + contrib from Debian's source archives", opencv=OPENCV)
+    data["apt"]["build"] += ["g++", "cmake", "zlib1g-dev"]
+    data["apt"]["runtime"] += ["zlib1g"]
     (site / "presets" / f"{NAME}.json").write_text(json.dumps(data, indent=2) + "\n")
 
 
@@ -61,7 +63,7 @@ def _drop_images() -> None:
 
 
 def test_opencv_with_contrib_builds_offline_into_the_runtime(synced_demo: Path, tmp_path: Path) -> None:
-    """lock, sync (sources hash-checked), verify, build --network=none: the runtime has OpenCV's and contrib's libraries, all resolvable."""
+    """lock, sync, verify, build --network=none: the runtime has OpenCV's and contrib's libraries, all resolved, videoio on /opt/ffmpeg."""
     site = clone_project(tmp_path / "site")
     _write_preset(site)
     ok(inv(site, "lock", "--preset", NAME), "inv lock")
@@ -71,7 +73,8 @@ def test_opencv_with_contrib_builds_offline_into_the_runtime(synced_demo: Path, 
         os.link(whl, site / "artifacts" / NAME / "wheels" / whl.name)
     ok(inv(site, "sync", "--preset", NAME), "inv sync")
     sources = sorted(p.name for p in (site / "artifacts" / NAME / "sources").iterdir())
-    assert sources == ["opencv_4.6.0+dfsg.orig-contrib.tar.xz", "opencv_4.6.0+dfsg.orig.tar.xz"]
+    ffmpeg = json.loads((REPO / "presets" / f"{DEMO}.json").read_text())["ffmpeg"]["url"].rsplit("/", 1)[-1]
+    assert sources == sorted([ffmpeg, f"opencv_{VERSION}+dfsg.orig-contrib.tar.xz", f"opencv_{VERSION}+dfsg.orig.tar.xz"])
     ok(inv(site, "verify", "--preset", NAME), "inv verify")
 
     _drop_images()
@@ -80,13 +83,16 @@ def test_opencv_with_contrib_builds_offline_into_the_runtime(synced_demo: Path, 
         assert "deps build" in build.stdout, build.stdout
         tag = f"airlock/{NAME}:runtime"
         labels = docker_json("image", "inspect", "--format", "{{json .Config.Labels}}", tag)
-        assert isinstance(labels, dict) and labels["io.airlock.opencv"] == "4.6.0"
+        assert isinstance(labels, dict) and labels["io.airlock.opencv"] == VERSION
         out = docker_out(
             "run", "--rm", "--network=none", "--entrypoint", "sh", tag, "-c",
-            "cd /opt/opencv/lib && ls && for f in libopencv_*.so.4.6.0; do echo \"== $f\"; ldd \"$f\"; done",
+            f"cd /opt/opencv/lib && ls && for f in libopencv_*.so.{VERSION}; do echo \"== $f\"; ldd \"$f\"; done",
         )
-        libs = {line for line in out.splitlines() if line.startswith("libopencv_") and line.endswith(".so.4.6.0")}
-        assert libs == {"libopencv_core.so.4.6.0", "libopencv_imgproc.so.4.6.0", "libopencv_img_hash.so.4.6.0"}, out
+        libs = {line for line in out.splitlines() if line.startswith("libopencv_") and line.endswith(f".so.{VERSION}")}
+        assert libs == {f"libopencv_{m}.so.{VERSION}" for m in ("core", "imgproc", "imgcodecs", "videoio", "img_hash")}, out
         assert "not found" not in out, out
+        videoio = out.split(f"== libopencv_videoio.so.{VERSION}", 1)[1].split("== ", 1)[0]
+        for lib in ("libavcodec", "libavformat", "libavutil", "libswscale"):
+            assert re.search(rf"{lib}\.so\.\d+ => /opt/ffmpeg/lib/", videoio), videoio
     finally:
         _drop_images()
