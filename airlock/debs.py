@@ -29,7 +29,7 @@ set -eu
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq >/dev/null
 mkdir -p /out/partial
-apt-get install -s --no-install-recommends "$@" | sed -n 's/^Inst \([^ ]*\) (\([^ ]*\) .*\[\([^]]*\)\].*/\1 \2 \3/p' > /out/.wanted
+apt-get install -s --no-install-recommends "$@" | sed -n '/^Inst /p' > /out/.wanted
 apt-get install -y -qq --download-only --no-install-recommends -o Dir::Cache::archives=/out "$@" >/dev/null
 rm -rf /out/partial /out/lock
 cd /out
@@ -128,10 +128,14 @@ def render_packages(debs: list[Deb]) -> str:
     return "\n".join(paras)
 
 
-_WANTED = re.compile(r"^(\S+) (\S+) (\S+)$")
+#: ``apt-get install -s`` lines: ``Inst NAME [OLD] (VERSION ORIGIN [ARCH]) [BREAKS ]``. The
+#: ``[OLD]`` is there when the base already has an older version (an upgrade, e.g. from
+#: jammy-updates): those .debs are needed offline too.
+_WANTED = re.compile(r"^Inst (\S+) (?:\[[^\]]*\] )?\((\S+) [^\[]*\[([^\]]+)\]\)")
 
 
 def _parse_wanted(text: str) -> list[tuple[str, str, str]]:
+    """(package, version, arch) of every package apt would install or upgrade."""
     out = []
     for line in text.splitlines():
         m = _WANTED.match(line.strip())
