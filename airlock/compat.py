@@ -69,6 +69,14 @@ OS_PYTHONS: dict[str, tuple[str, ...]] = {
 #: OS -> the suite debootstrap uses to make it locally.
 OS_SUITES: dict[str, str] = {"ubuntu22.04": "jammy", "debian12": "bookworm"}
 
+#: OSes whose archive keys a Debian host lacks: a bootstrapped base must pin a keyring.
+OS_FOREIGN_KEYS: dict[str, str] = {"ubuntu22.04": "http://archive.ubuntu.com/ubuntu/project/ubuntu-archive-keyring.gpg"}
+
+#: (OS, Python) -> the (suite, component) whose archive has that Python's .debs when it is
+#: not the release suite's main (read off jammy's Packages indices: python3.11 is only in
+#: jammy-updates/universe).
+OS_PYTHON_ARCHIVE: dict[tuple[str, str], tuple[str, str]] = {("ubuntu22.04", "3.11"): ("jammy-updates", "universe")}
+
 #: seed 004 §1: CUDA presets stay on Ubuntu 22.04.
 CUDA_OS = "ubuntu22.04"
 
@@ -123,6 +131,9 @@ def check(preset: "Preset") -> list[Violation]:
     if preset.opencv is not None and preset.opencv.cuda and preset.opencv.contrib is None:
         out.append(Violation("opencv.contrib", "OpenCV with CUDA needs opencv_contrib's archive (WITH_CUDA requires its cudev module)"))
 
+    for stage in ("builder", "runtime"):
+        out += _bootstrap_violations(preset, stage)
+
     # All archives share sources/: two URLs ending in the same file name would overwrite each other.
     seen: dict[str, str] = {}
     for field, src in preset.named_sources:
@@ -162,6 +173,35 @@ def check(preset: "Preset") -> list[Violation]:
             out.append(Violation("torch.cuda_tag", f"{t.cuda_tag} does not match the preset's CUDA ({tag})"))
         elif rel is not None and t.index_url.rstrip("/") not in torch_index_for(t.torch, tag):
             out.append(Violation("torch.index_url", f"{t.index_url} does not serve torch {t.torch} {tag} builds; use {torch_index_for(t.torch, tag)[0]}"))
+    return out
+
+
+def _bootstrap_violations(preset: "Preset", stage: str) -> list[Violation]:
+    bs = getattr(preset.base, stage).bootstrap
+    if bs is None:
+        return []
+    out: list[Violation] = []
+    field = f"base.{stage}.bootstrap"
+    want = OS_SUITES.get(preset.os)
+    if want is not None and bs.suite != want:
+        out.append(Violation(f"{field}.suite", f"{preset.os} is debootstrap suite {want}, not {bs.suite}"))
+    for extra in bs.suites:
+        if not extra.startswith(bs.suite + "-"):
+            out.append(Violation(f"{field}.suites", f"{extra} is not a suite of {bs.suite} (e.g. {bs.suite}-updates)"))
+    if bs.keyring is None and preset.os in OS_FOREIGN_KEYS:
+        out.append(Violation(
+            f"{field}.keyring",
+            f"{preset.os}'s archive keys are not on a Debian host; pin them: {{\"url\": \"{OS_FOREIGN_KEYS[preset.os]}\", \"sha256\": ...}}",
+        ))
+    where = OS_PYTHON_ARCHIVE.get((preset.os, preset.python.version))
+    if where is not None:
+        missing = [f'"{where[0]}" to suites'] if where[0] not in bs.suites else []
+        missing += [f'"{where[1]}" to components'] if where[1] not in bs.components else []
+        if missing:
+            out.append(Violation(
+                f"{field}.suites",
+                f"Python {preset.python.version} .debs for {preset.os} are only in {where[0]}/{where[1]}; add {' and '.join(missing)}",
+            ))
     return out
 
 

@@ -16,7 +16,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from airlock import docker
+from airlock import docker, fetch
 from airlock.errors import ExternalError, IntegrityError
 from airlock.presets import Base, Preset
 from airlock.runner import run
@@ -44,7 +44,12 @@ def base_image(preset: Preset, stage: str) -> BaseImage:
         return BaseImage(base.image, base)
     bs = base.bootstrap
     assert bs is not None
-    digest = hashlib.sha256(json.dumps(bs.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()[:12]
+    spec = bs.model_dump(mode="json")
+    # Fields added later count only when set, so existing bootstrapped refs (and their tarballs) stay valid.
+    for key in ("suites", "keyring"):
+        if not spec[key]:
+            del spec[key]
+    digest = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:12]
     return BaseImage(f"airlock-base/{preset.os}:{bs.suite}-{bs.variant}-{digest}", base)
 
 
@@ -82,10 +87,19 @@ def bootstrap(img: BaseImage) -> None:
         raise ExternalError("debootstrap is not installed (apt-get install debootstrap, or ./bootstrap.sh setup)")
     with tempfile.TemporaryDirectory(prefix="airlock-rootfs-") as tmp:
         rootfs = Path(tmp) / "rootfs"
+        keyring: list[str] = []
+        if bs.keyring is not None:
+            # Pinned by sha256: the trust anchor for every package debootstrap installs.
+            got = fetch.download(bs.keyring.url, Path(tmp) / "keyring.gpg", bs.keyring.sha256)
+            keyring = [f"--keyring={got.path}"]
         run(
-            ["debootstrap", f"--variant={bs.variant}", f"--components={','.join(bs.components)}", bs.suite, str(rootfs), bs.mirror],
+            [
+                "debootstrap", f"--variant={bs.variant}", f"--components={','.join(bs.components)}", *keyring,
+                bs.suite, str(rootfs), bs.mirror,
+            ],
             timeout=1800,
         )
+        (rootfs / "etc/apt/sources.list").write_text(bs.sources_list())
         # Keep the image small and free of a stale package cache: sync resolves .debs afresh.
         for sub in ("var/cache/apt/archives", "var/lib/apt/lists"):
             d = rootfs / sub

@@ -47,13 +47,31 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class Keyring(_Model):
+    """An archive's signing keys, pinned by sha256: debootstrap checks the suite's Release against them."""
+
+    url: Url
+    sha256: Sha256
+
+
 class Bootstrap(_Model):
-    """A base image airlock makes locally with debootstrap (no registry needed)."""
+    """A base image airlock makes locally with debootstrap (no registry needed).
+
+    ``suites`` are further suites of the same mirror that apt in the image sees
+    (``jammy-updates``: Ubuntu 22.04's Python 3.11 lives only there). ``keyring``
+    is needed for an archive whose keys the host lacks (Ubuntu's, on a Debian host).
+    """
 
     suite: str = Field(pattern=r"^[a-z]+$")
     mirror: Url = "http://deb.debian.org/debian"
     variant: Literal["minbase", "buildd"] = "minbase"
-    components: tuple[str, ...] = ("main",)
+    components: tuple[Annotated[str, StringConstraints(pattern=r"^[a-z-]+$")], ...] = ("main",)
+    suites: tuple[Annotated[str, StringConstraints(pattern=r"^[a-z]+-[a-z]+$")], ...] = ()
+    keyring: Keyring | None = None
+
+    def sources_list(self) -> str:
+        """The image's /etc/apt/sources.list: the suite and every further suite, same mirror and components."""
+        return "".join(f"deb {self.mirror} {s} {' '.join(self.components)}\n" for s in (self.suite, *self.suites))
 
 
 class Base(_Model):

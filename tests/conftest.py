@@ -37,6 +37,19 @@ def project_copy(tmp_path: Path) -> Path:
 
 
 DEMO = "debian12-cpu-py3.11"
+
+#: A debootstrapped Ubuntu 22.04 base that satisfies every rule: Ubuntu's archive keys pinned
+#: (a Debian host lacks them), universe and jammy-updates (Python 3.11's .debs live only there).
+JAMMY = {
+    "suite": "jammy",
+    "mirror": "http://archive.ubuntu.com/ubuntu",
+    "components": ["main", "universe"],
+    "suites": ["jammy-updates"],
+    "keyring": {
+        "url": "http://archive.ubuntu.com/ubuntu/project/ubuntu-archive-keyring.gpg",
+        "sha256": "80a36b0a6de2f69f49d2df75ef473ccde121e9e190b9ea01d20a4f63778d5c31",
+    },
+}
 _COPY_IGNORE = shutil.ignore_patterns(".git", ".venv", "artifacts", ".airlock", "__pycache__", ".pytest_cache", ".hypothesis", "*.pyc")
 
 

@@ -12,13 +12,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from airlock import compat
+from airlock import compat, images
 from airlock.errors import PresetError
 from airlock.names import NAME_MAX, is_valid_name
-from airlock.presets import dump_preset, load_preset_file, parse_preset
+from airlock.presets import Preset, dump_preset, load_preset_file, parse_preset
 from airlock.project import Project
 from airlock.prompt import make_preset, options_cuda, options_python, options_tensorrt, options_torch
-from tests.conftest import DEMO, REPO, clone_project, inv
+from tests.conftest import DEMO, JAMMY, REPO, clone_project, inv
 
 CUDA121 = "ubuntu22.04-cuda12.1-torch2.3"
 CUDA118 = "ubuntu22.04-cuda11.8-torch2.1"
@@ -36,6 +36,11 @@ def _set(d: dict, path: str, value: object) -> dict:  # type: ignore[type-arg]
         cur = cur[k]
     cur[keys[-1]] = value
     return d
+
+
+def _jammy(**builder: object) -> dict:  # type: ignore[type-arg]
+    """Changes that move the demo onto a bootstrapped Ubuntu 22.04 (builder's bootstrap altered by ``builder``)."""
+    return {"os": "ubuntu22.04", "base.builder.bootstrap": {**JAMMY, **builder}, "base.runtime.bootstrap": JAMMY}
 
 
 # ---------------------------------------------------------------- compat rules, one failing preset each
@@ -57,6 +62,11 @@ RULES = [
     ("base image names the CUDA", CUDA121, {"base.builder.image": "nvidia/cuda:11.8.0-cudnn8-devel-ubuntu22.04"}, "base.builder.image", "does not name CUDA 12.1"),
     ("OpenCV CUDA needs CUDA", DEMO, {"opencv": {"version": "4.6.0", "url": "http://x/o.tar.xz", "sha256": "0" * 64, "cuda": True}}, "opencv.cuda", "needs a CUDA preset"),
     ("OpenCV CUDA needs contrib's cudev", CUDA121, {"opencv.contrib": None}, "opencv.contrib", "cudev"),
+    ("bootstrap suite is the OS's", DEMO, {"base.builder.bootstrap.suite": "trixie"}, "base.builder.bootstrap.suite", "debian12 is debootstrap suite bookworm, not trixie"),
+    ("further suites belong to the suite", DEMO, {"base.runtime.bootstrap.suites": ["jammy-updates"]}, "base.runtime.bootstrap.suites", "jammy-updates is not a suite of bookworm"),
+    ("Ubuntu bootstrap pins its archive keys", DEMO, _jammy(keyring=None), "base.builder.bootstrap.keyring", "archive keys are not on a Debian host"),
+    ("Ubuntu 22.04's Python 3.11 needs jammy-updates", DEMO, _jammy(suites=[]), "base.builder.bootstrap.suites", "only in jammy-updates/universe"),
+    ("Ubuntu 22.04's Python 3.11 needs universe", DEMO, _jammy(components=["main"]), "base.builder.bootstrap.suites", "add \"universe\" to components"),
     ("source archives end in distinct file names", CUDA121, {"opencv.contrib.url": "http://mirror.example/opencv_4.10.0+dfsg.orig.tar.xz"}, "opencv.contrib.url", "same file name as opencv.url"),
 ]
 
@@ -73,6 +83,35 @@ def test_each_rule_fails_naming_the_field(rule: str, base: str, changes: dict, f
     assert str(exc.value).startswith(f"presets/{base}.json: {field}: ")
     if words:
         assert words in str(exc.value)
+
+
+def test_a_bootstrapped_ubuntu_base_that_follows_the_rules_loads() -> None:
+    """The rules above reject only what is wrong: the demo on a pinned, updated jammy base is valid."""
+    data = _data(DEMO)
+    for path, value in _jammy().items():
+        data = _set(data, path, value)
+    preset = parse_preset(data, "presets/x.json")
+    assert preset.base.builder.bootstrap is not None
+    assert preset.base.builder.bootstrap.sources_list() == (
+        "deb http://archive.ubuntu.com/ubuntu jammy main universe\n"
+        "deb http://archive.ubuntu.com/ubuntu jammy-updates main universe\n"
+    )
+
+
+def test_bootstrapped_base_ref_is_stable_and_follows_the_new_fields() -> None:
+    """The demo's base ref (its tarball's name in every synced store) did not move when suites/keyring were added; setting them does move it."""
+    demo = parse_preset(_data(DEMO), "presets/demo.json")
+    assert images.base_image(demo, "builder").ref == "airlock-base/debian12:bookworm-minbase-f8f9def88e62"
+    data = _data(DEMO)
+    for path, value in _jammy().items():
+        data = _set(data, path, value)
+    ubuntu = parse_preset(data, "presets/x.json")
+    refs = {images.base_image(ubuntu, "builder").ref, images.base_image(_replace_keyring(data), "builder").ref}
+    assert len(refs) == 2 and all(r.startswith("airlock-base/ubuntu22.04:jammy-minbase-") for r in refs)
+
+
+def _replace_keyring(data: dict) -> Preset:  # type: ignore[type-arg]
+    return parse_preset(_set(data, "base.builder.bootstrap.keyring.sha256", "0" * 64), "presets/x.json")
 
 
 def test_torch_must_support_the_python(monkeypatch: pytest.MonkeyPatch) -> None:
