@@ -39,4 +39,11 @@ def docker_out(*args: str) -> str:
     return subprocess.run(["docker", *args], check=True, capture_output=True, text=True).stdout
 
 
+def drop_preset_images(name: str) -> None:
+    """Remove every ``airlock/<name>:*`` image, so a build must make them anew (and a test leaves none behind)."""
+    refs = [r for r in docker_out("images", "--format", "{{.Repository}}:{{.Tag}}").split() if r.startswith(f"airlock/{name}:")]
+    if refs:
+        subprocess.run(["docker", "image", "rm", "-f", *refs], check=True, capture_output=True)
+
+
 ok = _ok

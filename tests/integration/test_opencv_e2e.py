@@ -13,13 +13,12 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import DEMO, REPO, clone_project, inv
-from tests.integration.conftest import docker_json, docker_out, ok
+from tests.integration.conftest import docker_json, docker_out, drop_preset_images, ok
 
 pytestmark = [pytest.mark.docker, pytest.mark.network]
 
@@ -56,12 +55,6 @@ def _write_preset(site: Path) -> None:
     (site / "presets" / f"{NAME}.json").write_text(json.dumps(data, indent=2) + "\n")
 
 
-def _drop_images() -> None:
-    refs = [r for r in docker_out("images", "--format", "{{.Repository}}:{{.Tag}}").split() if r.startswith(f"airlock/{NAME}:")]
-    if refs:
-        subprocess.run(["docker", "image", "rm", "-f", *refs], check=True, capture_output=True)
-
-
 def test_opencv_with_contrib_builds_offline_into_the_runtime(synced_demo: Path, tmp_path: Path) -> None:
     """lock, sync, verify, build --network=none: the runtime has OpenCV's and contrib's libraries, all resolved, videoio on /opt/ffmpeg."""
     site = clone_project(tmp_path / "site")
@@ -77,7 +70,7 @@ def test_opencv_with_contrib_builds_offline_into_the_runtime(synced_demo: Path, 
     assert sources == sorted([ffmpeg, f"opencv_{VERSION}+dfsg.orig-contrib.tar.xz", f"opencv_{VERSION}+dfsg.orig.tar.xz"])
     ok(inv(site, "verify", "--preset", NAME), "inv verify")
 
-    _drop_images()
+    drop_preset_images(NAME)
     try:
         build = ok(inv(site, "build", "--preset", NAME, "--target", "runtime"), "inv build")
         assert "deps build" in build.stdout, build.stdout
@@ -95,4 +88,4 @@ def test_opencv_with_contrib_builds_offline_into_the_runtime(synced_demo: Path, 
         for lib in ("libavcodec", "libavformat", "libavutil", "libswscale"):
             assert re.search(rf"{lib}\.so\.\d+ => /opt/ffmpeg/lib/", videoio), videoio
     finally:
-        _drop_images()
+        drop_preset_images(NAME)

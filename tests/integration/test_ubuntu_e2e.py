@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import DEMO, JAMMY, REPO, clone_project, inv
-from tests.integration.conftest import docker_out, ok
+from tests.integration.conftest import docker_out, drop_preset_images, ok
 
 pytestmark = [pytest.mark.docker, pytest.mark.network]
 
@@ -57,12 +57,6 @@ def _write_preset(site: Path) -> dict:  # type: ignore[type-arg]
     )
     (site / "presets" / f"{NAME}.json").write_text(json.dumps(data, indent=2) + "\n")
     return data
-
-
-def _drop_images() -> None:
-    refs = [r for r in docker_out("images", "--format", "{{.Repository}}:{{.Tag}}").split() if r.startswith(f"airlock/{NAME}:")]
-    if refs:
-        subprocess.run(["docker", "image", "rm", "-f", *refs], check=True, capture_output=True)
 
 
 def _full_module_set_configures(site: Path) -> None:
@@ -110,7 +104,7 @@ def test_cuda_preset_ubuntu_parts_build_offline_on_jammy(synced_demo: Path, tmp_
     assert any(re.match(r"python3\.11_3\.11\.[^_]*~22\.04[^_]*_amd64\.deb$", d) for d in debs), sorted(debs)
     ok(inv(site, "verify", "--preset", NAME), "inv verify")
 
-    _drop_images()
+    drop_preset_images(NAME)
     try:
         ok(inv(site, "build", "--preset", NAME, "--target", "runtime"), "inv build")
         tag = f"airlock/{NAME}:runtime"
@@ -133,4 +127,4 @@ def test_cuda_preset_ubuntu_parts_build_offline_on_jammy(synced_demo: Path, tmp_
         ok(inv(site, "smoke", "--preset", NAME), "inv smoke")
         _full_module_set_configures(site)
     finally:
-        _drop_images()
+        drop_preset_images(NAME)
