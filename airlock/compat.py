@@ -70,7 +70,14 @@ OS_PYTHONS: dict[str, tuple[str, ...]] = {
 OS_SUITES: dict[str, str] = {"ubuntu22.04": "jammy", "debian12": "bookworm"}
 
 #: OSes whose archive keys a Debian host lacks: a bootstrapped base must pin a keyring.
-OS_FOREIGN_KEYS: dict[str, str] = {"ubuntu22.04": "http://archive.ubuntu.com/ubuntu/project/ubuntu-archive-keyring.gpg"}
+#: (URL, sha256) of the keyring as fetched on 2026-11-23: the 2012 and 2018 archive keys
+#: 790BC727...C0B21F32 and F6ECB376...991BC93C.
+OS_FOREIGN_KEYS: dict[str, tuple[str, str]] = {
+    "ubuntu22.04": (
+        "http://archive.ubuntu.com/ubuntu/project/ubuntu-archive-keyring.gpg",
+        "80a36b0a6de2f69f49d2df75ef473ccde121e9e190b9ea01d20a4f63778d5c31",
+    ),
+}
 
 #: (OS, Python) -> the (suite, component) whose archive has that Python's .debs when it is
 #: not the release suite's main (read off jammy's Packages indices: python3.11 is only in
@@ -191,7 +198,8 @@ def _bootstrap_violations(preset: "Preset", stage: str) -> list[Violation]:
     if bs.keyring is None and preset.os in OS_FOREIGN_KEYS:
         out.append(Violation(
             f"{field}.keyring",
-            f"{preset.os}'s archive keys are not on a Debian host; pin them: {{\"url\": \"{OS_FOREIGN_KEYS[preset.os]}\", \"sha256\": ...}}",
+            f"{preset.os}'s archive keys are not on a Debian host; pin them: "
+            f"{{\"url\": \"{OS_FOREIGN_KEYS[preset.os][0]}\", \"sha256\": \"{OS_FOREIGN_KEYS[preset.os][1]}\"}}",
         ))
     where = OS_PYTHON_ARCHIVE.get((preset.os, preset.python.version))
     if where is not None:

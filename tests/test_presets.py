@@ -64,7 +64,7 @@ RULES = [
     ("OpenCV CUDA needs contrib's cudev", CUDA121, {"opencv.contrib": None}, "opencv.contrib", "cudev"),
     ("bootstrap suite is the OS's", DEMO, {"base.builder.bootstrap.suite": "trixie"}, "base.builder.bootstrap.suite", "debian12 is debootstrap suite bookworm, not trixie"),
     ("further suites belong to the suite", DEMO, {"base.runtime.bootstrap.suites": ["jammy-updates"]}, "base.runtime.bootstrap.suites", "jammy-updates is not a suite of bookworm"),
-    ("Ubuntu bootstrap pins its archive keys", DEMO, _jammy(keyring=None), "base.builder.bootstrap.keyring", "archive keys are not on a Debian host"),
+    ("Ubuntu bootstrap pins its archive keys", DEMO, _jammy(keyring=None), "base.builder.bootstrap.keyring", f"not on a Debian host; pin them: {json.dumps(JAMMY['keyring'])}"),
     ("Ubuntu 22.04's Python 3.11 needs jammy-updates", DEMO, _jammy(suites=[]), "base.builder.bootstrap.suites", "only in jammy-updates/universe"),
     ("Ubuntu 22.04's Python 3.11 needs universe", DEMO, _jammy(components=["main"]), "base.builder.bootstrap.suites", "add \"universe\" to components"),
     ("source archives end in distinct file names", CUDA121, {"opencv.contrib.url": "http://mirror.example/opencv_4.10.0+dfsg.orig.tar.xz"}, "opencv.contrib.url", "same file name as opencv.url"),
