@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from airlock import docker, fetch
-from airlock.errors import ExternalError, IntegrityError
+from airlock.errors import ExternalError, HashMismatch, IntegrityError
 from airlock.presets import Base, Preset
 from airlock.runner import run
 
@@ -28,6 +28,7 @@ STAGES = ("builder", "runtime")
 class BaseImage:
     ref: str
     base: Base
+    field: str = "base"  # the preset field it comes from, e.g. base.builder
 
     @property
     def tar_name(self) -> str:
@@ -41,7 +42,7 @@ class BaseImage:
 def base_image(preset: Preset, stage: str) -> BaseImage:
     base: Base = getattr(preset.base, stage)
     if base.image is not None:
-        return BaseImage(base.image, base)
+        return BaseImage(base.image, base, f"base.{stage}")
     bs = base.bootstrap
     assert bs is not None
     spec = bs.model_dump(mode="json")
@@ -50,7 +51,7 @@ def base_image(preset: Preset, stage: str) -> BaseImage:
         if not spec[key]:
             del spec[key]
     digest = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:12]
-    return BaseImage(f"airlock-base/{preset.os}:{bs.suite}-{bs.variant}-{digest}", base)
+    return BaseImage(f"airlock-base/{preset.os}:{bs.suite}-{bs.variant}-{digest}", base, f"base.{stage}")
 
 
 def base_images(preset: Preset) -> list[BaseImage]:
@@ -90,7 +91,11 @@ def bootstrap(img: BaseImage) -> None:
         keyring: list[str] = []
         if bs.keyring is not None:
             # Pinned by sha256: the trust anchor for every package debootstrap installs.
-            got = fetch.download(bs.keyring.url, Path(tmp) / "keyring.gpg", bs.keyring.sha256)
+            try:
+                got = fetch.download(bs.keyring.url, Path(tmp) / "keyring.gpg", bs.keyring.sha256)
+            except HashMismatch as exc:
+                # Name the preset field to edit, not the temporary file.
+                raise HashMismatch(f"{img.field}.bootstrap.keyring ({bs.keyring.url})", exc.expected, exc.actual) from None
             keyring = [f"--keyring={got.path}"]
         run(
             [

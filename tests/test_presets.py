@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import re
 import string
@@ -13,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from airlock import compat, images
-from airlock.errors import PresetError
+from airlock.errors import HashMismatch, PresetError
 from airlock.names import NAME_MAX, is_valid_name
 from airlock.presets import Preset, dump_preset, load_preset_file, parse_preset
 from airlock.project import Project
@@ -108,6 +109,26 @@ def test_bootstrapped_base_ref_is_stable_and_follows_the_new_fields() -> None:
     ubuntu = parse_preset(data, "presets/x.json")
     refs = {images.base_image(ubuntu, "builder").ref, images.base_image(_replace_keyring(data), "builder").ref}
     assert len(refs) == 2 and all(r.startswith("airlock-base/ubuntu22.04:jammy-minbase-") for r in refs)
+
+
+def test_keyring_sha_mismatch_names_the_preset_field(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A keyring whose bytes do not match its pin fails before debootstrap runs, naming base.<stage>.bootstrap.keyring and both digests."""
+    key = tmp_path / "ubuntu-archive-keyring.gpg"
+    key.write_bytes(b"not the pinned keys")
+    data = _data(DEMO)
+    for path, value in _jammy().items():
+        data = _set(data, path, value)
+    data = _set(data, "base.builder.bootstrap.keyring.url", key.as_uri())
+    preset = parse_preset(data, "presets/x.json")
+    ran: list[object] = []
+    monkeypatch.setattr(images.shutil, "which", lambda _: "/usr/sbin/debootstrap")
+    monkeypatch.setattr(images, "run", lambda *a, **k: ran.append(a))
+    with pytest.raises(HashMismatch) as exc:
+        images.bootstrap(images.base_image(preset, "builder"))
+    msg = str(exc.value)
+    assert msg.startswith(f"base.builder.bootstrap.keyring ({key.as_uri()}): sha256 mismatch")
+    assert JAMMY["keyring"]["sha256"] in msg and hashlib.sha256(b"not the pinned keys").hexdigest() in msg  # type: ignore[index]
+    assert exc.value.exit_code == 1 and ran == []
 
 
 def _replace_keyring(data: dict) -> Preset:  # type: ignore[type-arg]
