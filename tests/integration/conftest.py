@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -44,6 +46,36 @@ def drop_preset_images(name: str) -> None:
     refs = [r for r in docker_out("images", "--format", "{{.Repository}}:{{.Tag}}").split() if r.startswith(f"airlock/{name}:")]
     if refs:
         subprocess.run(["docker", "image", "rm", "-f", *refs], check=True, capture_output=True)
+
+
+def offer_demo_wheels(synced_demo: Path, store: Path) -> None:
+    """Hard-link the demo's wheels into ``store`` for a preset with the demo's requirement set; sync checks each against the lock."""
+    (store / "wheels").mkdir(parents=True)
+    for whl in (synced_demo / "wheels").iterdir():
+        os.link(whl, store / "wheels" / whl.name)
+
+
+def opencv_libraries(tag: str, version: str) -> tuple[set[str], dict[str, str], str]:
+    """``ldd`` of every ``/opt/opencv/lib/libopencv_*.so.<version>`` in ``tag``, run with no network.
+
+    Returns the library files listed there, module -> its ldd output, and the whole output.
+    """
+    out = docker_out(
+        "run", "--rm", "--network=none", "--entrypoint", "sh", tag, "-c",
+        f"cd /opt/opencv/lib && ls && for f in libopencv_*.so.{version}; do echo \"== $f\"; ldd \"$f\"; done",
+    )
+    libs = {line for line in out.splitlines() if line.startswith("libopencv_") and line.endswith(f".so.{version}")}
+    ldd: dict[str, str] = {}
+    for block in out.split("== ")[1:]:
+        head, _, body = block.partition("\n")
+        ldd[head.removeprefix("libopencv_").removesuffix(f".so.{version}")] = body
+    return libs, ldd, out
+
+
+def assert_links_opt_ffmpeg(ldd: str) -> None:
+    """``ldd`` output resolves libavcodec, libavformat, libavutil and libswscale in /opt/ffmpeg/lib (the preset's FFmpeg)."""
+    for lib in ("libavcodec", "libavformat", "libavutil", "libswscale"):
+        assert re.search(rf"{lib}\.so\.\d+ => /opt/ffmpeg/lib/", ldd), ldd
 
 
 ok = _ok

@@ -11,14 +11,12 @@ packages those presets rely on for Debian's 3rdparty-less tree.
 from __future__ import annotations
 
 import json
-import os
-import re
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import DEMO, REPO, clone_project, inv
-from tests.integration.conftest import docker_json, docker_out, drop_preset_images, ok
+from tests.integration.conftest import assert_links_opt_ffmpeg, docker_json, drop_preset_images, offer_demo_wheels, ok, opencv_libraries
 
 pytestmark = [pytest.mark.docker, pytest.mark.network]
 
@@ -60,10 +58,7 @@ def test_opencv_with_contrib_builds_offline_into_the_runtime(synced_demo: Path, 
     site = clone_project(tmp_path / "site")
     _write_preset(site)
     ok(inv(site, "lock", "--preset", NAME), "inv lock")
-    # Same requirement set as the demo: offer its wheels (hard links); sync checks each against the lock.
-    (site / "artifacts" / NAME / "wheels").mkdir(parents=True)
-    for whl in (synced_demo / "wheels").iterdir():
-        os.link(whl, site / "artifacts" / NAME / "wheels" / whl.name)
+    offer_demo_wheels(synced_demo, site / "artifacts" / NAME)
     ok(inv(site, "sync", "--preset", NAME), "inv sync")
     sources = sorted(p.name for p in (site / "artifacts" / NAME / "sources").iterdir())
     ffmpeg = json.loads((REPO / "presets" / f"{DEMO}.json").read_text())["ffmpeg"]["url"].rsplit("/", 1)[-1]
@@ -77,15 +72,9 @@ def test_opencv_with_contrib_builds_offline_into_the_runtime(synced_demo: Path, 
         tag = f"airlock/{NAME}:runtime"
         labels = docker_json("image", "inspect", "--format", "{{json .Config.Labels}}", tag)
         assert isinstance(labels, dict) and labels["io.airlock.opencv"] == VERSION
-        out = docker_out(
-            "run", "--rm", "--network=none", "--entrypoint", "sh", tag, "-c",
-            f"cd /opt/opencv/lib && ls && for f in libopencv_*.so.{VERSION}; do echo \"== $f\"; ldd \"$f\"; done",
-        )
-        libs = {line for line in out.splitlines() if line.startswith("libopencv_") and line.endswith(f".so.{VERSION}")}
+        libs, ldd, out = opencv_libraries(tag, VERSION)
         assert libs == {f"libopencv_{m}.so.{VERSION}" for m in ("core", "imgproc", "imgcodecs", "videoio", "img_hash")}, out
         assert "not found" not in out, out
-        videoio = out.split(f"== libopencv_videoio.so.{VERSION}", 1)[1].split("== ", 1)[0]
-        for lib in ("libavcodec", "libavformat", "libavutil", "libswscale"):
-            assert re.search(rf"{lib}\.so\.\d+ => /opt/ffmpeg/lib/", videoio), videoio
+        assert_links_opt_ffmpeg(ldd["videoio"])
     finally:
         drop_preset_images(NAME)

@@ -17,7 +17,6 @@ against is provided at runtime by the preset's runtime set; the image passes the
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 from pathlib import Path
@@ -25,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import DEMO, JAMMY, REPO, clone_project, inv
-from tests.integration.conftest import docker_out, drop_preset_images, ok
+from tests.integration.conftest import assert_links_opt_ffmpeg, docker_out, drop_preset_images, offer_demo_wheels, ok, opencv_libraries
 
 pytestmark = [pytest.mark.docker, pytest.mark.network]
 
@@ -95,9 +94,7 @@ def test_cuda_preset_ubuntu_parts_build_offline_on_jammy(synced_demo: Path, tmp_
     _write_preset(site)
     ok(inv(site, "lock", "--preset", NAME), "inv lock")
     store = site / "artifacts" / NAME
-    (store / "wheels").mkdir(parents=True)
-    for whl in (synced_demo / "wheels").iterdir():
-        os.link(whl, store / "wheels" / whl.name)
+    offer_demo_wheels(synced_demo, store)
     ok(inv(site, "sync", "--preset", NAME), "inv sync")
     manifest = json.loads((store / "manifest.json").read_text())
     debs = {e["path"].rsplit("/", 1)[-1] for e in manifest["entries"] if e["kind"] == "deb"}
@@ -111,19 +108,13 @@ def test_cuda_preset_ubuntu_parts_build_offline_on_jammy(synced_demo: Path, tmp_
         osrel = docker_out("run", "--rm", "--network=none", "--entrypoint", "sh", tag, "-c", ". /etc/os-release; echo $ID $VERSION_ID; python3 --version")
         assert osrel.split()[:2] == ["ubuntu", "22.04"] and "Python 3.11." in osrel, osrel
         v = json.loads((site / "presets" / f"{NAME}.json").read_text())["opencv"]["version"]
-        out = docker_out(
-            "run", "--rm", "--network=none", "--entrypoint", "sh", tag, "-c",
-            f"cd /opt/opencv/lib && ls && for f in libopencv_*.so.{v}; do echo \"== $f\"; ldd \"$f\"; done",
-        )
-        libs = {line for line in out.splitlines() if line.startswith("libopencv_") and line.endswith(f".so.{v}")}
+        libs, ldd, out = opencv_libraries(tag, v)
         assert libs == {f"libopencv_{m}.so.{v}" for m in MODULES}, out
         assert "not found" not in out, out
-        ldd = {m: out.split(f"== libopencv_{m}.so.{v}", 1)[1].split("== ", 1)[0] for m in MODULES}
         for module, sonames in LINKED.items():
             for soname in sonames:
                 assert re.search(rf"{re.escape(soname)} => /(usr/)?lib/x86_64-linux-gnu/", ldd[module]), (module, soname, ldd[module])
-        for lib in ("libavcodec", "libavformat", "libavutil", "libswscale"):
-            assert re.search(rf"{lib}\.so\.\d+ => /opt/ffmpeg/lib/", ldd["videoio"]), ldd["videoio"]
+        assert_links_opt_ffmpeg(ldd["videoio"])
         ok(inv(site, "smoke", "--preset", NAME), "inv smoke")
         _full_module_set_configures(site)
     finally:
