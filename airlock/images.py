@@ -28,7 +28,7 @@ STAGES = ("builder", "runtime")
 class BaseImage:
     ref: str
     base: Base
-    field: str = "base"  # the preset field it comes from, e.g. base.builder
+    field: str  # the preset field it comes from: base.builder or base.runtime
 
     @property
     def tar_name(self) -> str:
