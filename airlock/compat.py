@@ -8,6 +8,7 @@ rules accept.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -70,14 +71,28 @@ OS_PYTHONS: dict[str, tuple[str, ...]] = {
 OS_SUITES: dict[str, str] = {"ubuntu22.04": "jammy", "debian12": "bookworm"}
 
 #: OSes whose archive keys a Debian host lacks: a bootstrapped base must pin a keyring.
-#: (URL, sha256) of the keyring as fetched on 2026-11-23: the 2012 and 2018 archive keys
-#: 790BC727...C0B21F32 and F6ECB376...991BC93C.
-OS_FOREIGN_KEYS: dict[str, tuple[str, str]] = {
-    "ubuntu22.04": (
-        "http://archive.ubuntu.com/ubuntu/project/ubuntu-archive-keyring.gpg",
-        "80a36b0a6de2f69f49d2df75ef473ccde121e9e190b9ea01d20a4f63778d5c31",
-    ),
+#: Ubuntu's comes from its ``ubuntu-keyring`` package in ``pool/``, which the archive keeps for
+#: the life of the release (fetched 2026-11-26: 20,856 bytes; its
+#: ``usr/share/keyrings/ubuntu-archive-keyring.gpg`` holds the 2012 and 2018 archive keys).
+OS_FOREIGN_KEYS: dict[str, dict[str, str]] = {
+    "ubuntu22.04": {
+        "url": "http://archive.ubuntu.com/ubuntu/pool/main/u/ubuntu-keyring/ubuntu-keyring_2021.03.26_all.deb",
+        "sha256": "0d0e7ed6b112f5d03eabf3c7eb01ebdacf9c57714b279e90495cfc58c8c4520f",
+        "member": "usr/share/keyrings/ubuntu-archive-keyring.gpg",
+    },
 }
+
+#: Keyring URLs that upstream has withdrawn (URL path suffix -> since when): a preset naming
+#: one fails at load with the pin to use instead, not at sync with a 404.
+DEAD_KEYRING_URLS: dict[str, str] = {
+    "/ubuntu/project/ubuntu-archive-keyring.gpg": "answers HTTP 404 since 2026-11",
+}
+
+
+def keyring_pin(os_name: str) -> str:
+    """The JSON a preset puts at ``base.<stage>.bootstrap.keyring`` for ``os_name``."""
+    return json.dumps(OS_FOREIGN_KEYS[os_name])
+
 
 #: (OS, Python) -> the (suite, component) whose archive has that Python's .debs when it is
 #: not the release suite's main (read off jammy's Packages indices: python3.11 is only in
@@ -198,9 +213,15 @@ def _bootstrap_violations(preset: "Preset", stage: str) -> list[Violation]:
     if bs.keyring is None and preset.os in OS_FOREIGN_KEYS:
         out.append(Violation(
             f"{field}.keyring",
-            f"{preset.os}'s archive keys are not on a Debian host; pin them: "
-            f"{{\"url\": \"{OS_FOREIGN_KEYS[preset.os][0]}\", \"sha256\": \"{OS_FOREIGN_KEYS[preset.os][1]}\"}}",
+            f"{preset.os}'s archive keys are not on a Debian host; pin them: {keyring_pin(preset.os)}",
         ))
+    if bs.keyring is not None:
+        dead = next((why for suffix, why in DEAD_KEYRING_URLS.items() if bs.keyring.url.endswith(suffix)), None)
+        if dead is not None:
+            instead = f"pin the keyring package instead: {keyring_pin(preset.os)}" if preset.os in OS_FOREIGN_KEYS else (
+                "pin the archive's keyring package (url of the .deb, its sha256, member: the .gpg path inside)"
+            )
+            out.append(Violation(f"{field}.keyring.url", f"{bs.keyring.url} {dead}; {instead}"))
     where = OS_PYTHON_ARCHIVE.get((preset.os, preset.python.version))
     if where is not None:
         missing = [f'"{where[0]}" to suites'] if where[0] not in bs.suites else []

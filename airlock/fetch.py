@@ -80,11 +80,12 @@ def _fetch_to(url: str, part: Path, progress: Callable[[int], None] | None, time
     try:
         resp = urllib.request.urlopen(req, timeout=timeout)
     except urllib.error.HTTPError as exc:
+        exc.close()  # it holds the response's socket
         if exc.code == 416 and have:  # the part is already complete (or longer)
             return 0
         raise ExternalError(f"{url}: HTTP {exc.code} {exc.reason}") from None
     except (urllib.error.URLError, OSError) as exc:
-        raise ExternalError(f"{url}: {getattr(exc, 'reason', exc)}") from None
+        raise ExternalError(f"{url}: network error ({getattr(exc, 'reason', exc)})") from None
     read = 0
     with resp:
         mode = "ab" if have and resp.status == 206 else "wb"

@@ -16,7 +16,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from airlock import docker, fetch
+from airlock import debfile, docker, fetch
 from airlock.errors import ExternalError, HashMismatch, IntegrityError
 from airlock.presets import Base, Preset
 from airlock.runner import run
@@ -88,22 +88,19 @@ def bootstrap(img: BaseImage) -> None:
         raise ExternalError("debootstrap is not installed (apt-get install debootstrap, or ./bootstrap.sh setup)")
     with tempfile.TemporaryDirectory(prefix="airlock-rootfs-") as tmp:
         rootfs = Path(tmp) / "rootfs"
-        keyring: list[str] = []
-        if bs.keyring is not None:
-            # Pinned by sha256: the trust anchor for every package debootstrap installs.
-            try:
-                got = fetch.download(bs.keyring.url, Path(tmp) / "keyring.gpg", bs.keyring.sha256)
-            except HashMismatch as exc:
-                # Name the preset field to edit, not the temporary file.
-                raise HashMismatch(f"{img.field}.bootstrap.keyring ({bs.keyring.url})", exc.expected, exc.actual) from None
-            keyring = [f"--keyring={got.path}"]
-        run(
-            [
-                "debootstrap", f"--variant={bs.variant}", f"--components={','.join(bs.components)}", *keyring,
-                bs.suite, str(rootfs), bs.mirror,
-            ],
-            timeout=1800,
-        )
+        keyring = [f"--keyring={fetch_keyring(img, Path(tmp))}"] if bs.keyring is not None else []
+        argv = [
+            "debootstrap", f"--variant={bs.variant}", f"--components={','.join(bs.components)}", *keyring,
+            bs.suite, str(rootfs), bs.mirror,
+        ]
+        proc = run(argv, timeout=1800, check=False)
+        if proc.returncode != 0:
+            log_file = rootfs / "debootstrap" / "debootstrap.log"
+            log_text = log_file.read_text(errors="replace") if log_file.is_file() else ""
+            raise ExternalError(
+                f"{img.field}.bootstrap: debootstrap {bs.suite} from {bs.mirror} failed (exit {proc.returncode}): "
+                + explain_debootstrap_failure((proc.stdout or "") + (proc.stderr or ""), log_text)
+            )
         (rootfs / "etc/apt/sources.list").write_text(bs.sources_list())
         # Keep the image small and free of a stale package cache: sync resolves .debs afresh.
         for sub in ("var/cache/apt/archives", "var/lib/apt/lists"):
@@ -122,6 +119,59 @@ def bootstrap(img: BaseImage) -> None:
                 str(tar), img.ref,
             ]
         )
+
+
+def fetch_keyring(img: BaseImage, tmp: Path) -> Path:
+    """Download the pinned keyring (taking it out of its package when ``member`` is set) into ``tmp``.
+
+    Every failure names the preset field and says whether it was the network, the server
+    (an HTTP status: upstream moved the file) or the checksum.
+    """
+    bs = img.base.bootstrap
+    assert bs is not None and bs.keyring is not None
+    ring = bs.keyring
+    field = f"{img.field}.bootstrap.keyring"
+    fetched = tmp / ("keyring.deb" if ring.member else "keyring.gpg")
+    try:
+        got = fetch.download(ring.url, fetched, ring.sha256)
+    except HashMismatch as exc:
+        # Name the preset field to edit, not the temporary file.
+        raise HashMismatch(f"{field} ({ring.url})", exc.expected, exc.actual) from None
+    except ExternalError as exc:
+        raise ExternalError(f"{field}: {exc}") from None
+    if ring.member is None:
+        return got.path
+    out = tmp / "keyring.gpg"
+    out.write_bytes(debfile.extract_member(got.path, ring.member, where=f"{field} ({ring.url})"))
+    return out
+
+
+#: debootstrap.log (wget's output) -> the cause, first match wins.
+_DEBOOTSTRAP_CAUSES: tuple[tuple[str, str], ...] = (
+    (r"ERROR 404", "HTTP 404: the mirror has no such file (wrong mirror, suite or component, or moved upstream)"),
+    (r"ERROR (\d{3})", "HTTP {0} from the mirror"),
+    (r"unable to resolve host address '([^']+)'", "network: cannot resolve {0}"),
+    (r"(Connection refused|Connection timed out|Network is unreachable|No route to host|Read error)", "network: {0}"),
+)
+#: debootstrap's own E: line -> the cause, where the log has none.
+_DEBOOTSTRAP_E_CAUSES: tuple[tuple[str, str], ...] = (
+    (r"signed by unknown key|Invalid Release signature|not signed", "signature: the pinned keyring does not hold the key that signs this suite"),
+    (r"[Cc]hecksum|Size mismatch|Hash Sum mismatch", "checksum: a file differs from what the suite's Release lists"),
+)
+
+
+def explain_debootstrap_failure(output: str, log: str) -> str:
+    """One line from debootstrap's output and its log: which URL failed and why (network, HTTP status, signature, checksum)."""
+    errors = [ln[3:].strip() for ln in output.splitlines() if ln.startswith("E: ")]
+    what = errors[-1] if errors else (output.strip().splitlines() or ["no output"])[-1].strip()
+    for pattern, template in _DEBOOTSTRAP_E_CAUSES:
+        if re.search(pattern, what):
+            return f"{what}; cause: {template}"
+    for pattern, template in _DEBOOTSTRAP_CAUSES:
+        m = re.search(pattern, log)
+        if m:
+            return f"{what}; cause: {template.format(*m.groups())}"
+    return f"{what}; cause: unknown (see the output above)"
 
 
 def save(img: BaseImage, dest: Path) -> None:

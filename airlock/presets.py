@@ -47,11 +47,27 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+MemberPath = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_][A-Za-z0-9._+-]*(/[A-Za-z0-9_][A-Za-z0-9._+-]*)*$")]
+
+
 class Keyring(_Model):
-    """An archive's signing keys, pinned by sha256: debootstrap checks the suite's Release against them."""
+    """An archive's signing keys: debootstrap checks the suite's Release against them.
+
+    ``url`` and ``sha256`` pin the file fetched. With ``member`` that file is a Debian
+    package (the archive's own keyring package, which its ``pool/`` keeps for the life of
+    the release) and ``member`` is the keyring's path inside it, taken out by airlock;
+    without it the file is the keyring itself.
+    """
 
     url: Url
     sha256: Sha256
+    member: MemberPath | None = None
+
+    @model_validator(mode="after")
+    def _member_needs_deb(self) -> "Keyring":
+        if self.member is not None and not self.url.endswith(".deb"):
+            raise ValueError("'member' is a path inside a .deb: the url must name the keyring package (*.deb)")
+        return self
 
 
 class Bootstrap(_Model):

@@ -46,8 +46,9 @@ JAMMY = {
     "components": ["main", "universe"],
     "suites": ["jammy-updates"],
     "keyring": {
-        "url": "http://archive.ubuntu.com/ubuntu/project/ubuntu-archive-keyring.gpg",
-        "sha256": "80a36b0a6de2f69f49d2df75ef473ccde121e9e190b9ea01d20a4f63778d5c31",
+        "url": "http://archive.ubuntu.com/ubuntu/pool/main/u/ubuntu-keyring/ubuntu-keyring_2021.03.26_all.deb",
+        "sha256": "0d0e7ed6b112f5d03eabf3c7eb01ebdacf9c57714b279e90495cfc58c8c4520f",
+        "member": "usr/share/keyrings/ubuntu-archive-keyring.gpg",
     },
 }
 _COPY_IGNORE = shutil.ignore_patterns(".git", ".venv", "artifacts", ".airlock", "__pycache__", ".pytest_cache", ".hypothesis", "*.pyc")

@@ -25,6 +25,13 @@ CUDA121 = "ubuntu22.04-cuda12.1-torch2.3"
 CUDA118 = "ubuntu22.04-cuda11.8-torch2.1"
 
 
+#: The keyring URL presets pinned until Ubuntu withdrew it (HTTP 404 since 2026-11).
+DEAD_KEYRING = {
+    "url": "http://archive.ubuntu.com/ubuntu/project/ubuntu-archive-keyring.gpg",
+    "sha256": "80a36b0a6de2f69f49d2df75ef473ccde121e9e190b9ea01d20a4f63778d5c31",
+}
+
+
 def _data(name: str) -> dict:  # type: ignore[type-arg]
     return json.loads((REPO / "presets" / f"{name}.json").read_text())
 
@@ -66,6 +73,10 @@ RULES = [
     ("bootstrap suite is the OS's", DEMO, {"base.builder.bootstrap.suite": "trixie"}, "base.builder.bootstrap.suite", "debian12 is debootstrap suite bookworm, not trixie"),
     ("further suites belong to the suite", DEMO, {"base.runtime.bootstrap.suites": ["jammy-updates"]}, "base.runtime.bootstrap.suites", "jammy-updates is not a suite of bookworm"),
     ("Ubuntu bootstrap pins its archive keys", DEMO, _jammy(keyring=None), "base.builder.bootstrap.keyring", f"not on a Debian host; pin them: {json.dumps(JAMMY['keyring'])}"),
+    ("a withdrawn keyring URL names the pin to use", DEMO, _jammy(keyring=DEAD_KEYRING), "base.builder.bootstrap.keyring.url",
+     f"{DEAD_KEYRING['url']} answers HTTP 404 since 2026-11; pin the keyring package instead: {json.dumps(JAMMY['keyring'])}"),
+    ("a keyring member is a path inside a .deb", DEMO, _jammy(keyring={**JAMMY["keyring"], "url": "http://x/keys.gpg"}),  # type: ignore[dict-item]
+     "base.builder.bootstrap.keyring", "the url must name the keyring package (*.deb)"),
     ("Ubuntu 22.04's Python 3.11 needs jammy-updates", DEMO, _jammy(suites=[]), "base.builder.bootstrap.suites", "only in jammy-updates/universe"),
     ("Ubuntu 22.04's Python 3.11 needs universe", DEMO, _jammy(components=["main"]), "base.builder.bootstrap.suites", "add \"universe\" to components"),
     ("source archives end in distinct file names", CUDA121, {"opencv.contrib.url": "http://mirror.example/opencv_4.10.0+dfsg.orig.tar.xz"}, "opencv.contrib.url", "same file name as opencv.url"),
@@ -113,7 +124,7 @@ def test_bootstrapped_base_ref_is_stable_and_follows_the_new_fields() -> None:
 
 def test_keyring_sha_mismatch_names_the_preset_field(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A keyring whose bytes do not match its pin fails before debootstrap runs, naming base.<stage>.bootstrap.keyring and both digests."""
-    key = tmp_path / "ubuntu-archive-keyring.gpg"
+    key = tmp_path / "ubuntu-keyring_2021.03.26_all.deb"
     key.write_bytes(b"not the pinned keys")
     data = _data(DEMO)
     for path, value in _jammy().items():
