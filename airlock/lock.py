@@ -23,7 +23,7 @@ renders the lock itself, with its own header.
 Both run isolated from the machine's configuration: explicit ``--index-url`` (PyPI)
 and, when the preset's torch index is not PyPI, that index as ``--extra-index-url``;
 ``--no-config``; every ``PIP_*``/``UV_*`` variable removed from the child's
-environment (``env -u``, because :func:`airlock.runner.run` can only add variables);
+environment (mapped to ``None`` in the ``env`` given to :func:`airlock.runner.run`);
 pip's own config files switched off with ``PIP_CONFIG_FILE=/dev/null`` (pip-tools
 ignores ``--pip-args --isolated`` for them).
 
@@ -410,16 +410,10 @@ def summarize_failure(output: str) -> str:
     return text if len(text) <= _MAX_REASON else text[: _MAX_REASON - 1] + "…"
 
 
-def _clean_env_prefix(environ: Mapping[str, str] | None = None) -> list[str]:
-    """``env -u VAR ...`` for every PIP_*/UV_* variable (runner.run can only add)."""
+def _isolated_env(environ: Mapping[str, str] | None = None) -> dict[str, str | None]:
+    """Every PIP_*/UV_* variable of ``environ`` mapped to ``None``: removed for the engine."""
     environ = os.environ if environ is None else environ
-    drop = sorted(k for k in environ if k.startswith(("PIP_", "UV_")))
-    if not drop:
-        return []
-    prefix = [shutil.which("env") or "/usr/bin/env"]
-    for k in drop:
-        prefix += ["-u", k]
-    return prefix
+    return {k: None for k in sorted(environ) if k.startswith(("PIP_", "UV_"))}
 
 
 class Engine(ABC):
@@ -456,8 +450,8 @@ class Engine(ABC):
             out = work / "lock.txt"
             if existing is not None:
                 out.write_text(existing)
-            argv = _clean_env_prefix() + self.argv(inputs, target, out=out.name, upgrade=upgrade, cache_dir=cache_dir)
-            proc = run(argv, cwd=work, env=self.extra_env(), check=False)
+            argv = self.argv(inputs, target, out=out.name, upgrade=upgrade, cache_dir=cache_dir)
+            proc = run(argv, cwd=work, env={**_isolated_env(), **self.extra_env()}, check=False)
             if proc.returncode != 0:
                 raise _EngineFailed(summarize_failure((proc.stdout or "") + "\n" + (proc.stderr or "")))
             try:
@@ -500,7 +494,7 @@ class UvEngine(Engine):
         return self._bin
 
     def version(self) -> str:
-        out = run(_clean_env_prefix() + [self.binary, "--version"]).stdout.split()
+        out = run([self.binary, "--version"], env=_isolated_env()).stdout.split()
         return f"uv {out[1]}" if len(out) > 1 else "uv"
 
     def argv(self, inputs: LockInputs, target: Target, *, out: str, upgrade: bool, cache_dir: Path | None) -> list[str]:

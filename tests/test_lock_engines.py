@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 
 from airlock.lock import (
+    Engine,
     LockFailed,
     PipToolsEngine,
     UvEngine,
-    _clean_env_prefix,
+    _isolated_env,
     apply_lock,
     gather,
     lock_inputs,
@@ -75,11 +76,42 @@ def test_pip_tools_argv_runs_under_this_interpreter_without_config() -> None:
 
 
 def test_child_env_drops_every_pip_and_uv_variable() -> None:
-    """PIP_* and UV_* are removed with env -u; other variables are left alone; none, no prefix."""
-    prefix = _clean_env_prefix({"PIP_FIND_LINKS": "/opt/wheels", "UV_INDEX_URL": "x", "PATH": "/bin", "PIPX_HOME": "/p"})
-    assert prefix[1:] == ["-u", "PIP_FIND_LINKS", "-u", "UV_INDEX_URL"] and Path(prefix[0]).name == "env"
-    assert _clean_env_prefix({"PATH": "/bin"}) == []
+    """PIP_* and UV_* map to None (the runner removes them); other variables are left alone."""
+    env = _isolated_env({"PIP_FIND_LINKS": "/opt/wheels", "UV_INDEX_URL": "x", "PATH": "/bin", "PIPX_HOME": "/p"})
+    assert env == {"PIP_FIND_LINKS": None, "UV_INDEX_URL": None}
+    assert _isolated_env({"PATH": "/bin"}) == {}
 
+
+
+class _EnvReportingEngine(Engine):
+    """A stand-in engine: its child writes a one-pin lock whose version spells the PIP_*/UV_* it saw."""
+
+    name = "env-report"
+
+    def version(self) -> str:
+        return "env-report 0"
+
+    def extra_env(self) -> dict[str, str]:
+        return {"PIP_CONFIG_FILE": "/dev/null"}
+
+    def argv(self, inputs, target, *, out, upgrade, cache_dir):  # type: ignore[no-untyped-def]
+        script = (
+            "import os, sys; seen = sorted(k for k in os.environ if k.startswith(('PIP_', 'UV_'))); "
+            "v = '0.' + str(len(seen)) if seen == ['PIP_CONFIG_FILE'] and os.environ['PIP_CONFIG_FILE'] == '/dev/null' else '9'; "
+            "print(seen); "
+            f"open({out!r}, 'w').write('pkg==' + v + ' --hash=sha256:' + 'a' * 64 + '\\n')"
+        )
+        return [sys.executable, "-c", script]
+
+
+def test_engine_child_runs_without_the_callers_pip_and_uv_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Engine.resolve runs its command with every PIP_*/UV_* of ours removed and only its own extra_env added."""
+    monkeypatch.setenv("PIP_FIND_LINKS", "/opt/wheels")
+    monkeypatch.setenv("PIP_CONFIG_FILE", "/etc/pip.conf")
+    monkeypatch.setenv("UV_INDEX_URL", "http://mirror.invalid/simple")
+    inputs, target = _inputs(DEMO)
+    [pin] = _EnvReportingEngine().resolve(inputs, target)
+    assert (pin.name, pin.version) == ("pkg", "0.1")
 
 UV_DNS = """\
 error: Request failed after 3 retries in 7.8s
