@@ -108,6 +108,8 @@ OPENCV_OFFLINE_FLAGS = ("-DWITH_IPP=OFF", "-DWITH_ADE=OFF")
 
 #: The parts compiled or installed from source archives, one builder step each, in this order.
 SOURCE_PARTS = ("ffmpeg", "opencv", "tensorrt")
+#: What config/<part>/archive.txt says when the preset has no such part (the scripts in docker/ skip it).
+NO_PART = "none"
 
 
 def _config_files(project: Project, preset: Preset) -> dict[str, bytes]:
@@ -117,7 +119,8 @@ def _config_files(project: Project, preset: Preset) -> dict[str, bytes]:
         return "".join(f"{i}\n" for i in items).encode()
 
     # Each compiled part has its own config/<part>/ and sources/<part>/ (see artifact_files),
-    # so its RUN step's cache key moves only with its own inputs.
+    # so its RUN step's cache key moves only with its own inputs. A part the preset does not
+    # have is the explicit word "none": the scripts fail on an empty archive argument.
     archive = {field: f"/airlock/sources/{src.filename}" for field, src in preset.named_sources}
     opencv_flags: list[str] = []
     if preset.opencv:
@@ -131,12 +134,12 @@ def _config_files(project: Project, preset: Preset) -> dict[str, bytes]:
     return {
         "config/builder/apt.txt": lines(stage_packages(preset, "builder")),
         "config/runtime/apt.txt": lines(stage_packages(preset, "runtime")),
-        "config/ffmpeg/archive.txt": (archive.get("ffmpeg.url", "") + "\n").encode(),
+        "config/ffmpeg/archive.txt": (archive.get("ffmpeg.url", NO_PART) + "\n").encode(),
         "config/ffmpeg/flags.txt": lines(preset.ffmpeg.configure_flags if preset.ffmpeg else ()),
-        "config/opencv/archive.txt": (archive.get("opencv.url", "") + "\n").encode(),
-        "config/opencv/contrib-archive.txt": (archive.get("opencv.contrib.url", "") + "\n").encode(),
+        "config/opencv/archive.txt": (archive.get("opencv.url", NO_PART) + "\n").encode(),
+        "config/opencv/contrib-archive.txt": (archive.get("opencv.contrib.url", NO_PART) + "\n").encode(),
         "config/opencv/flags.txt": lines(opencv_flags),
-        "config/tensorrt/archive.txt": (archive.get("tensorrt.url", "") + "\n").encode(),
+        "config/tensorrt/archive.txt": (archive.get("tensorrt.url", NO_PART) + "\n").encode(),
     }
 
 

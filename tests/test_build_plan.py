@@ -133,11 +133,13 @@ def test_opencv_config_is_offline_and_brings_contrib() -> None:
     assert {s.filename for s in preset.sources} >= {preset.opencv.filename, preset.opencv.contrib.filename}
 
 
-def test_no_opencv_means_empty_archive_lines() -> None:
-    """The demo has no OpenCV from source: both archive files are empty lines (build-opencv then does nothing)."""
+def test_a_part_the_preset_lacks_is_the_word_none() -> None:
+    """The demo has no OpenCV or TensorRT tar: their archive files say "none" (never empty, which the scripts refuse)."""
     cfg = b._config_files(Project(REPO), load_preset(Project(REPO), DEMO))
-    assert cfg["config/opencv/archive.txt"] == b"\n"
-    assert cfg["config/opencv/contrib-archive.txt"] == b"\n"
+    assert cfg["config/opencv/archive.txt"] == b"none\n"
+    assert cfg["config/opencv/contrib-archive.txt"] == b"none\n"
+    assert cfg["config/tensorrt/archive.txt"] == b"none\n"
+    assert cfg["config/ffmpeg/archive.txt"].decode().startswith("/airlock/sources/ffmpeg_")
 
 
 def test_each_source_part_has_its_own_context_folder() -> None:
