@@ -1,17 +1,33 @@
-# The naive single-stage build of the same preset, kept only for the size comparison
-# in bench/bench_build.py: one stage, artifacts COPY'd in (so they stay in layers),
-# compilers and sources left behind, root user. Built from the same deps context that
-# `inv build` assembles (.airlock/build/<preset>/deps) plus the app, offline.
+# The naive single-stage build of the same preset, kept only for the size comparison in
+# bench/bench_build.py. It builds what the preset builds, from the same inputs: the deps
+# context `inv build` assembles (same lock and wheels, same apt sets from debs/, same
+# FFmpeg/OpenCV/TensorRT archives and flags from config/<part>/ and sources/<part>/, same
+# helper scripts) plus the app tree and its build command (app/, config/app-build.txt).
+# What makes it naive: one stage on the builder base, the whole context COPY'd in (so
+# every .deb, wheel and archive stays in a layer), both apt sets and the toolchain in the
+# one image, sources and build trees left behind, root user. Built with --network=none.
 ARG BUILDER_IMAGE
 FROM ${BUILDER_IMAGE}
 ARG PYTHON_VERSION
-ENV DEBIAN_FRONTEND=noninteractive
+SHELL ["/bin/sh", "-eu", "-c"]
+ENV DEBIAN_FRONTEND=noninteractive LANG=C.UTF-8
 COPY . /airlock
 RUN /airlock/scripts/apt-install /airlock/debs/builder $(cat /airlock/config/builder/apt.txt) && \
     /airlock/scripts/apt-install /airlock/debs/runtime $(cat /airlock/config/runtime/apt.txt) && \
     /airlock/scripts/set-python "${PYTHON_VERSION}"
+# config/<part>/archive.txt names /airlock/sources/<file> (where `inv build` mounts
+# sources/<part>/); here the whole context sits under /airlock, so the file is in
+# /airlock/sources/<part>/. "none" (the preset has no such part) is passed on as is.
+RUN part() { a=$(cat "/airlock/config/$1/$2"); [ "$a" = none ] && echo none || echo "/airlock/sources/$1/${a##*/}"; } && \
+    /airlock/scripts/build-ffmpeg "$(part ffmpeg archive.txt)" /opt/ffmpeg /airlock/config/ffmpeg/flags.txt && \
+    PKG_CONFIG_PATH=/opt/ffmpeg/lib/pkgconfig /airlock/scripts/build-opencv \
+        "$(part opencv archive.txt)" /opt/opencv /airlock/config/opencv/flags.txt "$(part opencv contrib-archive.txt)" && \
+    /airlock/scripts/install-tensorrt-tar "$(part tensorrt archive.txt)" /opt/tensorrt && \
+    printf '%s\n' /opt/ffmpeg/lib /opt/opencv/lib /opt/tensorrt/lib > /etc/ld.so.conf.d/airlock.conf && ldconfig
 RUN "python${PYTHON_VERSION}" -m venv /opt/venv && \
-    /opt/venv/bin/pip install --no-index --require-hashes --only-binary=:all: --find-links /airlock/wheels -r /airlock/lock.txt
-RUN /airlock/scripts/build-ffmpeg "$(cat /airlock/config/builder/ffmpeg-archive.txt)" /opt/ffmpeg /airlock/config/builder/ffmpeg-flags.txt
-RUN cd /airlock/app && PREFIX=/opt/app PYTHON=/opt/venv/bin/python FFMPEG_PREFIX=/opt/ffmpeg sh build.sh
-ENV PATH=/opt/app/bin:/opt/venv/bin:/opt/ffmpeg/bin:$PATH
+    /opt/venv/bin/pip install --isolated --no-index --require-hashes --only-binary=:all: \
+        --find-links /airlock/wheels -r /airlock/lock.txt
+RUN mkdir -p /src && cp -a /airlock/app /src/app && \
+    /airlock/scripts/build-app /airlock/config/app-build.txt
+ENV PATH=/opt/app/bin:/opt/venv/bin:/opt/ffmpeg/bin:/opt/opencv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+    VIRTUAL_ENV=/opt/venv
