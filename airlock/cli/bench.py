@@ -19,7 +19,7 @@ from airlock.cli._boundary import boundary, project
 )
 @boundary
 def bench(c, preset="debian12-cpu-py3.11", skip_cold=False, with_pip_tools=False, size_gb=1.0):  # type: ignore[no-untyped-def]
-    """Print the benchmark table: lock time/bytes, no-op sync, verify GB/s, builds, image sizes."""
+    """Print the benchmark table: lock time/bytes, no-op sync, verify GB/s and % of the sha256 limit, builds, sizes."""
     import os
 
     root = project().root
@@ -33,7 +33,7 @@ def bench(c, preset="debian12-cpu-py3.11", skip_cold=False, with_pip_tools=False
     print(bench_lock.render(bench_lock.bench_rows(with_pip_tools=with_pip_tools), with_pip_tools=with_pip_tools))
     print("\n## sync")
     print(bench_verify.render(bench_sync.rows(preset)))
-    print("\n## verify")
+    print("\n## verify (hashing against this machine's sha256 limit, measured in this run)")
     print(bench_verify.render(bench_verify.rows(size_gb)))
     print("\n## build and size")
     print(bench_verify.render(bench_build.rows(preset, skip_cold)))
