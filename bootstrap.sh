@@ -45,7 +45,7 @@ setup_engine() {
     if ! engine_answers; then
         command -v dockerd >/dev/null || need+=(docker.io)
     fi
-    # Debian's 20.10 client drives the daemon's built-in BuildKit (see ENVIRONMENT.md).
+    # Debian's 20.10 client drives the daemon's built-in BuildKit (docs/build-guide.md, "Machines and engines").
     [ -x /usr/bin/docker ] || command -v dockerd >/dev/null || need+=(docker.io)
     if [ ${#need[@]} -gt 0 ]; then
         say "installing Debian packages: ${need[*]}"

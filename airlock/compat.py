@@ -28,7 +28,7 @@ CUDA_CUDNN: dict[str, tuple[str, ...]] = {
     "12.4": ("9",),
 }
 
-#: TensorRT major -> CUDA versions it is built for (seed 004 §5.B).
+#: TensorRT major -> CUDA versions it is built for (NVIDIA's TensorRT support matrix).
 TENSORRT_CUDA: dict[int, SpecifierSet] = {
     8: SpecifierSet("==11.8"),
     10: SpecifierSet(">=12.0,<13"),
@@ -99,7 +99,7 @@ def keyring_pin(os_name: str) -> str:
 #: jammy-updates/universe).
 OS_PYTHON_ARCHIVE: dict[tuple[str, str], tuple[str, str]] = {("ubuntu22.04", "3.11"): ("jammy-updates", "universe")}
 
-#: seed 004 §1: CUDA presets stay on Ubuntu 22.04.
+#: CUDA presets stay on Ubuntu 22.04, a project rule (docs/build-guide.md, section 3, the compatibility rules).
 CUDA_OS = "ubuntu22.04"
 
 
@@ -139,7 +139,7 @@ def check(preset: "Preset") -> list[Violation]:
 
     if preset.cuda is not None:
         if preset.os != CUDA_OS:
-            out.append(Violation("os", f"CUDA presets stay on {CUDA_OS} (seed 004 §1), not {preset.os}"))
+            out.append(Violation("os", f"CUDA presets stay on {CUDA_OS}, not {preset.os}"))
         if cuda not in CUDA_CUDNN:
             out.append(Violation("cuda.version", f"CUDA {cuda} is not one of {', '.join(CUDA_CUDNN)}"))
         elif preset.cuda.cudnn not in CUDA_CUDNN[cuda]:

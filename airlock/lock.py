@@ -47,8 +47,8 @@ preset name, Python version, target label, platform, the requirement lines
 ``.in`` file do not count) and the index URLs. A lock whose digest differs is stale;
 ``verify``, ``sync`` and ``build`` refuse it.
 
-*Decision, deviating from DESIGN.md* (which listed the engine version among the
-inputs): the engine and its version are **not** in the digest. An engine upgrade,
+*Decision* (an earlier design listed the engine version among the inputs): the
+engine and its version are **not** in the digest. An engine upgrade,
 or locking the same inputs with the other engine, does not change what the lock
 must satisfy, and must not make every committed lock stale. The engine is recorded
 separately in the header (``airlock-engine: uv 0.13.9``).

@@ -1,4 +1,4 @@
-"""The interactive build driver (seed 004 §4): asks, in order,
+"""The interactive build driver (docs/build-guide.md, section 5): asks, in order,
 
 1. use a preset or choose manually
 2. CUDA base (or none: CPU)

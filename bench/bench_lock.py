@@ -13,7 +13,8 @@ Cases (each resolves with no existing lock, so nothing is merely kept):
 
 uv's warm figure is the median of three runs; pip-tools' is one.
 * pip-tools for the torch preset only with ``--with-pip-tools``: it downloads every
-  distribution file to hash it (measured 7 min 19 s and ~14 GB, ENVIRONMENT.md).
+  distribution file to hash it (measured 7 min 19 s and ~14 GB on this project's machine;
+  docs/build-guide.md, "Why uv is the default lock engine").
   It runs under this cp311/glibc-2.36 host for a glibc-2.35 target, which ``inv
   lock`` refuses; the benchmark bypasses that check to measure the cost only.
 
@@ -25,7 +26,7 @@ but for the whole machine, so anything else receiving at the same time adds to i
 engine's temp cache folder afterwards: what the child kept, not what it fetched
 (pip-tools keeps nothing, so it reads 0 although it downloads every file).
 
-On the machines of ENVIRONMENT.md a warm uv run downloads about as much as a cold
+On this project's machines (docs/build-guide.md, "Machines and engines") a warm uv run downloads about as much as a cold
 one: PyPI's responses reach them through a proxy that drops ``Cache-Control`` and
 ``ETag``, so uv must re-fetch every project page (``Sending revalidation request``
 and a full 200 back); only the wheel metadata comes from the cache. On a normal
@@ -55,7 +56,7 @@ TORCH_PRESET = "ubuntu22.04-cuda12.1-torch2.3"
 DEMO_PRESET = "debian12-cpu-py3.11"
 TARGETS = {("uv", TORCH_PRESET, "cold"): 15.0, ("uv", TORCH_PRESET, "warm"): 2.0}
 BYTES_TARGET = 50_000_000
-PIP_TOOLS_NOT_RUN = "pip-tools: not run (opt-in; measured 7 min 19 s, ~14 GB in ENVIRONMENT.md)"
+PIP_TOOLS_NOT_RUN = "pip-tools: not run (opt-in; measured once at 7 min 19 s, ~14 GB: docs/build-guide.md)"
 
 
 @dataclass(frozen=True)
