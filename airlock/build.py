@@ -291,7 +291,7 @@ def plan_build(
     """Work out the build without building: tags, the deps decision, both contexts."""
     if target not in TARGETS:
         raise InputError(f"--target {target!r}: choose one of {', '.join(TARGETS)}")
-    from airlock import manifest as _manifest
+    from airlock.store import manifest as _manifest
 
     man = _manifest.read_manifest(project.artifacts(preset.name))
     store_sha = {e.path: e.sha256 for e in man.entries}
@@ -303,7 +303,7 @@ def plan_build(
         got = docker.image_id(img.ref) if query_engine else None
         if got is None:
             # Not loaded yet: the id recorded in the saved tarball is the id it will have once loaded.
-            from airlock.sync import image_id_from_tar
+            from airlock.images import image_id_from_tar
 
             tar = project.artifacts(preset.name) / "images" / img.tar_name
             got = image_id_from_tar(tar) or "tar:" + store_sha.get(f"images/{img.tar_name}", "missing")

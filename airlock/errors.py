@@ -11,6 +11,8 @@ code  meaning
 2     bad input: malformed or incompatible preset, bad name, bad flag, missing
       file the user was asked to provide
 3     an external step failed: a command (docker, pip, uv, apt) or a download
+4     busy: another airlock process holds the store (a sync is writing it)
+5     internal error: a bug in airlock (rerun with AIRLOCK_DEBUG=1 for the traceback)
 130   interrupted (Ctrl-C)
 ====  ==========================================================================
 """
@@ -26,6 +28,8 @@ class ExitCode(IntEnum):
     INTEGRITY = 1
     BAD_INPUT = 2
     EXTERNAL = 3
+    BUSY = 4
+    INTERNAL = 5
     INTERRUPTED = 130
 
 
@@ -66,6 +70,12 @@ class HashMismatch(IntegrityError):
         super().__init__(f"{what}: sha256 mismatch: expected {expected}, got {actual}")
 
 
+class BusyError(AirlockError):
+    """Another airlock process holds the store; nothing was read or written."""
+
+    exit_code = ExitCode.BUSY
+
+
 class ExternalError(AirlockError):
     """Something outside airlock failed: a download, the Docker engine."""
 
@@ -100,3 +110,43 @@ class CommandError(ExternalError):
         if last:
             msg += f": {last}"
         super().__init__(msg)
+
+
+#: Set it (to anything) to see the traceback of an internal error.
+DEBUG_VAR = "AIRLOCK_DEBUG"
+
+
+def describe(exc: BaseException) -> tuple[str, ExitCode]:
+    """The one line (``airlock: ...``) and exit code the boundary gives for ``exc``.
+
+    An AirlockError is the user's (or the outside world's) problem and says how to fix
+    it; Ctrl-C is 130; anything else is a bug in airlock: exit 5 with its type and
+    message on one line and how to see the traceback.
+    """
+    if isinstance(exc, AirlockError):
+        return f"airlock: error: {_one_line(str(exc))}", exc.exit_code
+    if isinstance(exc, KeyboardInterrupt):
+        return "airlock: interrupted", ExitCode.INTERRUPTED
+    return (
+        f"airlock: internal error: {type(exc).__name__}: {_one_line(str(exc))}; "
+        f"rerun with {DEBUG_VAR}=1 for the traceback, and report it",
+        ExitCode.INTERNAL,
+    )
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.splitlines())
+
+
+def handle(exc: BaseException) -> int:
+    """The boundary's action: print :func:`describe`'s line on stderr (and, for an internal
+    error with ``AIRLOCK_DEBUG`` set, the traceback first); return the exit code."""
+    import os
+    import sys
+    import traceback
+
+    line, code = describe(exc)
+    if code == ExitCode.INTERNAL and os.environ.get(DEBUG_VAR):
+        traceback.print_exception(exc)
+    print(line, file=sys.stderr)
+    return int(code)

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from airlock.errors import ExternalError, HashMismatch
 from airlock.fsutil import sha256_file
+from airlock.store import layout
 
 CHUNK = 1 << 20
 TIMEOUT = 120
@@ -47,7 +48,7 @@ def download(
     if dest.exists() and sha256_file(dest) == sha256:
         return FetchResult(dest, 0, True)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    part = dest.with_name(dest.name + ".part")
+    part = layout.part_of(dest)
     total = 0
     for attempt in (1, 2):
         total += _fetch_to(url, part, progress, timeout)

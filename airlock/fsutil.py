@@ -74,5 +74,37 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
+#: No input file airlock reads as text (preset, requirements, lock, index) is honestly larger.
+MAX_INPUT_TEXT = 64 << 20
+
+
+def read_input_text(path: Path, *, missing: str | None = None) -> str:
+    """A user's (or a store's) text file, with every way it can be wrong as one InputError naming it.
+
+    A directory, a file past :data:`MAX_INPUT_TEXT`, an unreadable file, bytes that are not
+    UTF-8. ``missing`` is the message for a file that does not exist (FileNotFoundError is
+    raised as it is when it is None, for callers that treat absence themselves).
+    """
+    from airlock.errors import InputError
+
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_INPUT_TEXT + 1)
+    except FileNotFoundError:
+        if missing is None:
+            raise
+        raise InputError(f"{path}: {missing}") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a directory, not a file") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if len(data) > MAX_INPUT_TEXT:
+        raise InputError(f"{path}: larger than {MAX_INPUT_TEXT >> 20} MiB; not a file airlock reads")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+
+
 def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()

@@ -12,6 +12,7 @@ import hashlib
 import json
 import re
 import shutil
+import tarfile
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ from airlock import debfile, docker, fetch
 from airlock.errors import ExternalError, HashMismatch, IntegrityError
 from airlock.presets import Base, Preset
 from airlock.runner import run
+from airlock.store import layout
 
 STAGES = ("builder", "runtime")
 
@@ -174,9 +176,29 @@ def explain_debootstrap_failure(output: str, log: str) -> str:
     return f"{what}; cause: unknown (see the output above)"
 
 
+def image_id_from_tar(tar: Path) -> str | None:
+    """The image id recorded in a ``docker save`` tarball, without loading it."""
+    try:
+        with tarfile.open(tar) as tf:
+            member = tf.extractfile("manifest.json")
+            if member is None:
+                return None
+            data = json.load(member)
+    except (OSError, tarfile.TarError, KeyError, ValueError, RecursionError):
+        return None
+    try:
+        config = data[0]["Config"]
+    except (IndexError, KeyError, TypeError):
+        return None
+    if not isinstance(config, str):
+        return None
+    digest = config.rsplit("/", 1)[-1].removesuffix(".json")
+    return f"sha256:{digest}" if len(digest) == 64 else None
+
+
 def save(img: BaseImage, dest: Path) -> None:
     """``docker save`` into ``dest`` atomically."""
-    part = dest.with_name(dest.name + ".part")
+    part = layout.part_of(dest)
     part.unlink(missing_ok=True)
     docker.save(img.ref, part)
     part.replace(dest)

@@ -38,6 +38,7 @@ from typing import Any
 from packaging.utils import canonicalize_name
 
 from airlock.errors import InputError
+from airlock.fsutil import read_input_text
 
 _HEADER_KEY = re.compile(r"^# airlock-([a-z-]+): (.*)$")
 _PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[([^\]]*)\])?\s*==\s*([^\s;]+)(?:\s*;\s*(.+?))?$")
@@ -235,8 +236,5 @@ def parse(text: str, source: str = "lockfile") -> Lockfile:
 
 
 def read(path: Path) -> Lockfile:
-    try:
-        text = path.read_text()
-    except FileNotFoundError:
-        raise InputError(f"{path}: no lockfile; run: inv lock --preset {path.stem}") from None
+    text = read_input_text(path, missing=f"no lockfile; run: inv lock --preset {path.stem}")
     return parse(text, str(path))

@@ -24,6 +24,7 @@ from pydantic import (
 
 from airlock import compat
 from airlock.errors import InputError, PresetError
+from airlock.fsutil import read_input_text
 from airlock.names import NAME_RULE, is_valid_name
 from airlock.project import Project
 
@@ -297,14 +298,15 @@ def parse_preset(data: Any, path: Path | str) -> Preset:
 
 
 def load_preset_file(path: Path) -> Preset:
-    try:
-        raw = path.read_text()
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such preset file") from None
+    raw = read_input_text(path, missing="no such preset file")
     try:
         data = json.loads(raw)
     except json.JSONDecodeError as exc:
         raise PresetError(path, None, f"malformed JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except RecursionError:
+        raise PresetError(path, None, "malformed JSON: nested too deeply") from None
+    except ValueError as exc:  # an integer past Python's digit limit
+        raise PresetError(path, None, f"malformed JSON: {str(exc).split(';')[0]}") from None
     if not isinstance(data, dict):
         raise PresetError(path, None, "a preset is a JSON object")
     preset = parse_preset(data, path)
@@ -349,7 +351,7 @@ def requirements_lines(project: Project, preset: Preset) -> list[str]:
     if preset.requirements.file:
         path = project.presets_dir / preset.requirements.file
         try:
-            text = path.read_text()
+            text = read_input_text(path)
         except FileNotFoundError:
             raise PresetError(project.preset_path(preset.name), "requirements.file", f"{path} does not exist") from None
         for raw in text.splitlines():

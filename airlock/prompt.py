@@ -25,7 +25,7 @@ from typing import TextIO
 from packaging.version import Version
 
 from airlock import compat
-from airlock.errors import InputError
+from airlock.errors import InputError, handle
 from airlock.fsutil import atomic_write_text
 from airlock.names import is_valid_name
 from airlock.presets import dump_preset, load_preset_file, parse_preset, preset_names
@@ -231,9 +231,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     try:
         choice = interactive_choice(Project.here(args.project), sys.stdin, sys.stdout)
-    except InputError as exc:
-        print(f"airlock: error: {exc}", file=sys.stderr)
-        return int(exc.exit_code)
+    except (Exception, KeyboardInterrupt) as exc:  # the same boundary as the tasks
+        return handle(exc)
     print(json.dumps({"preset": choice.preset, "target": choice.target, "created": str(choice.created) if choice.created else None}))
     return 0
 

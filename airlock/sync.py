@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import tarfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -28,14 +27,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from airlock import __version__, debs, docker, fetch, images, lockfile, manifest, progress, wheels
+from airlock import __version__, debs, docker, fetch, images, lockfile, progress, wheels
 from airlock.errors import InputError, IntegrityError
 from airlock.fsutil import atomic_write_text, sha256_bytes, sha256_file
 from airlock.presets import Preset
 from airlock.project import Project
+from airlock.store import layout, manifest
 from airlock.target import Target
 
-PHASES = ("images", "debs", "wheels", "sources")
+PHASES = layout.FOLDERS  # images, debs, wheels, sources: one phase per store folder
 
 
 @dataclass
@@ -80,25 +80,6 @@ class PhaseResult:
 # -------------------------------------------------------------------- helpers
 
 
-def image_id_from_tar(tar: Path) -> str | None:
-    """The image id recorded in a ``docker save`` tarball, without loading it."""
-    try:
-        with tarfile.open(tar) as tf:
-            member = tf.extractfile("manifest.json")
-            if member is None:
-                return None
-            data = json.load(member)
-    except (OSError, tarfile.TarError, KeyError, json.JSONDecodeError):
-        return None
-    config = data[0].get("Config", "")
-    digest = config.rsplit("/", 1)[-1].removesuffix(".json")
-    return f"sha256:{digest}" if len(digest) == 64 else None
-
-
-def _inputs_file(stage: str) -> str:
-    return f"debs/{stage}/inputs.json"
-
-
 def _deb_inputs(preset: Preset, stage: str, base_id: str) -> str:
     return json.dumps(
         {"base": base_id, "packages": list(debs.stage_packages(preset, stage)), "platform": preset.platform},
@@ -107,18 +88,19 @@ def _deb_inputs(preset: Preset, stage: str, base_id: str) -> str:
     ) + "\n"
 
 
-def _intact(store: Path, jobs: int) -> dict[str, str]:
+def _intact(store: Path, listing: layout.Listing, jobs: int) -> dict[str, str]:
     """sha256 of every file now in the store that the previous manifest vouches for.
 
     A file whose hash no longer matches its manifest entry is left out, so the
-    plan fetches it again.
+    plan fetches it again. Only entries the manifest parser trusts (confined paths) and
+    only regular files the walk found (no symlink followed) count.
     """
     try:
         man = manifest.read_manifest(store)
     except (InputError, FileNotFoundError):
         return {}
     listed = {e.path: e for e in man.entries}
-    paths = [store / p for p, e in listed.items() if (store / p).is_file() and (store / p).stat().st_size == e.size]
+    paths = [listing.files[p] for p, e in listed.items() if p in listing.files and listing.files[p].stat().st_size == e.size]
     got = manifest.hash_files(paths, jobs=jobs)
     out = {}
     for path, sha in got.items():
@@ -128,12 +110,14 @@ def _intact(store: Path, jobs: int) -> dict[str, str]:
     return out
 
 
-def _adoptable(store: Path, lock: lockfile.Lockfile, preset: Preset, known: dict[str, str], jobs: int) -> dict[str, str]:
+def _adoptable(
+    store: Path, listing: layout.Listing, lock: lockfile.Lockfile, preset: Preset, known: dict[str, str], jobs: int
+) -> dict[str, str]:
     """Wheels and sources on disk but not vouched for by a manifest (e.g. it was lost)
     whose sha256 is the one the lock or the preset expects: kept instead of re-fetched."""
     wanted = {h for p in lock.pins for h in p.hashes} | {src.sha256 for src in preset.sources}
-    cand = [p for sub in ("wheels", "sources") if (store / sub).is_dir() for p in (store / sub).iterdir()
-            if p.is_file() and not p.name.endswith(".part") and p.relative_to(store).as_posix() not in known]
+    cand = [p for rel, p in listing.files.items()
+            if rel.count("/") == 1 and layout.folder_of(rel) in (layout.WHEELS, layout.SOURCES) and rel not in known]
     got = manifest.hash_files(cand, jobs=jobs)
     return {Path(k).relative_to(store).as_posix(): v for k, v in got.items() if v in wanted}
 
@@ -142,8 +126,8 @@ def _base_id(img: images.BaseImage, store: Path) -> str | None:
     got = docker.image_id(img.ref)
     if got:
         return got
-    tar = store / "images" / img.tar_name
-    return image_id_from_tar(tar) if tar.exists() else None
+    tar = store / layout.image(img.tar_name)
+    return images.image_id_from_tar(tar) if tar.is_file() and not tar.is_symlink() else None
 
 
 # ----------------------------------------------------------------------- plan
@@ -158,27 +142,28 @@ def plan_sync(project: Project, preset: Preset, only: tuple[str, ...] = PHASES, 
     lock = lockfile.read(project.lock_path(preset.name))
     check_lock_fresh(project, preset, lock)
     target = Target.for_preset(preset)
-    known = _intact(store, jobs)
-    known.update(_adoptable(store, lock, preset, known, jobs))
+    listing = layout.walk(store)
+    known = _intact(store, listing, jobs)
+    known.update(_adoptable(store, listing, lock, preset, known, jobs))
     phases = {p: PhasePlan() for p in PHASES}
 
     # wheels: first, so a pin without a wheel for the target is reported before anything else
-    present_wheels = {p: s for p, s in known.items() if p.startswith("wheels/")}
+    present_wheels = {p: s for p, s in known.items() if layout.folder_of(p) == layout.WHEELS}
     choices: list[wheels.WheelChoice] = []
     if "wheels" in only:
         choices, _ = wheels.plan(lock, target, {Path(p).name: s for p, s in present_wheels.items()}, jobs=max(jobs, 8))
     wanted_wheels = _wanted_wheels(lock, target, present_wheels, choices)
     for p in sorted(present_wheels):
         (phases["wheels"].keep if p in wanted_wheels else phases["wheels"].remove).append(p)
-    phases["wheels"].fetch += [f"wheels/{c.filename}" for c in choices]
-    for p in _unlisted(store, "wheels", known):
+    phases["wheels"].fetch += [layout.wheel(c.filename) for c in choices]
+    for p in _unlisted(listing, layout.WHEELS, known):
         phases["wheels"].remove.append(p)
 
     # images
     images_todo = _plan_files(
         "images",
-        [(f"images/{img.tar_name}", f"images/{img.tar_name}" in known, img.ref, f"{'debootstrap' if img.bootstrapped else 'docker save'} {img.ref}") for img in images.base_images(preset)],
-        phases["images"], store, known, only,
+        [(layout.image(img.tar_name), layout.image(img.tar_name) in known, img.ref, f"{'debootstrap' if img.bootstrapped else 'docker save'} {img.ref}") for img in images.base_images(preset)],
+        phases["images"], listing, known, only,
     )
 
     # debs
@@ -186,32 +171,32 @@ def plan_sync(project: Project, preset: Preset, only: tuple[str, ...] = PHASES, 
     for stage in images.STAGES:
         img = images.base_image(preset, stage)
         base_id = _base_id(img, store) or "unknown"
-        inputs_rel = _inputs_file(stage)
+        inputs_rel = layout.deb_inputs(stage)
         current = (store / inputs_rel).read_text() if inputs_rel in known else None
-        stage_files = sorted(k for k in known if k.startswith(f"debs/{stage}/"))
-        complete = current == _deb_inputs(preset, stage, base_id) and f"debs/{stage}/Packages" in known and _packages_complete(store, stage, known)
+        stage_files = sorted(k for k in known if k.startswith(layout.deb_dir(stage) + "/"))
+        complete = current == _deb_inputs(preset, stage, base_id) and layout.deb_packages(stage) in known and _packages_complete(store, stage, known)
         if complete:
             phases["debs"].keep += stage_files
         elif "debs" in only:
             debs_todo.append(stage)
-            phases["debs"].fetch.append(f"debs/{stage}/ (apt in {img.ref}: {' '.join(debs.stage_packages(preset, stage))})")
+            phases["debs"].fetch.append(f"{layout.deb_dir(stage)}/ (apt in {img.ref}: {' '.join(debs.stage_packages(preset, stage))})")
         else:
             phases["debs"].keep += stage_files
-    for p in sorted(k for k in known if k.startswith("debs/") and k.split("/")[1] not in images.STAGES) + _unlisted(store, "debs", known):
+    for p in sorted(k for k in known if layout.folder_of(k) == layout.DEBS and k.split("/")[1] not in images.STAGES) + _unlisted(listing, layout.DEBS, known):
         phases["debs"].remove.append(p)
 
     # sources
     sources_todo = _plan_files(
         "sources",
-        [(f"sources/{src.filename}", known.get(f"sources/{src.filename}") == src.sha256, src.filename, src.url) for src in preset.sources],
-        phases["sources"], store, known, only,
+        [(layout.source(src.filename), known.get(layout.source(src.filename)) == src.sha256, src.filename, src.url) for src in preset.sources],
+        phases["sources"], listing, known, only,
     )
 
     return SyncPlan(preset.name, phases, choices, debs_todo, images_todo, sources_todo, known)
 
 
 def _plan_files(
-    phase: str, wanted: list[tuple[str, bool, str, str]], plan: PhasePlan, store: Path, known: dict[str, str], only: tuple[str, ...]
+    phase: str, wanted: list[tuple[str, bool, str, str]], plan: PhasePlan, listing: layout.Listing, known: dict[str, str], only: tuple[str, ...]
 ) -> list[str]:
     """Keep the intact wanted files, fetch the others when ``phase`` runs, remove the unwanted.
 
@@ -226,7 +211,7 @@ def _plan_files(
             todo.append(key)
             plan.fetch.append(f"{rel} ({origin})")
     names = {w[0] for w in wanted}
-    plan.remove += sorted(k for k in known if k.startswith(f"{phase}/") and k not in names) + _unlisted(store, phase, known)
+    plan.remove += sorted(k for k in known if layout.folder_of(k) == phase and k not in names) + _unlisted(listing, phase, known)
     return todo
 
 
@@ -250,22 +235,21 @@ def _wanted_wheels(lock: lockfile.Lockfile, target: Target, present: dict[str, s
     return keep
 
 
-def _unlisted(store: Path, sub: str, known: dict[str, str]) -> list[str]:
-    d = store / sub
-    if not d.is_dir():
-        return []
-    return sorted(
-        p.relative_to(store).as_posix()
-        for p in d.rglob("*")
-        # a *.part is an interrupted download: kept so the next fetch resumes it
-        if p.is_file() and not p.name.endswith(".part") and p.relative_to(store).as_posix() not in known
-    )
+def _unlisted(listing: layout.Listing, folder: str, known: dict[str, str]) -> list[str]:
+    """Files in ``folder`` no manifest vouches for, and strays there (a symlink is removed, never followed).
+
+    A ``*.part`` is an interrupted download: kept so the next fetch resumes it. Strays at
+    the store's root are not sync's to remove; verify reports them.
+    """
+    files = [rel for rel in listing.files if layout.folder_of(rel) == folder and rel not in known]
+    strays = [rel for rel, _ in listing.strays if layout.folder_of(rel) == folder]
+    return sorted(files + strays)
 
 
 def _packages_complete(store: Path, stage: str, known: dict[str, str]) -> bool:
-    text = (store / f"debs/{stage}/Packages").read_text()
+    text = (store / layout.deb_packages(stage)).read_text(errors="replace")
     for para in debs.parse_packages(text):
-        rel = f"debs/{stage}/" + para.get("Filename", "").removeprefix("./")
+        rel = layout.deb_file(stage, para.get("Filename", ""))
         if known.get(rel) != para.get("SHA256"):
             return False
     return True
@@ -302,9 +286,9 @@ def apply_sync(
 
     # images
     t0 = time.monotonic()
-    (store / "images").mkdir(exist_ok=True)
+    (store / layout.IMAGES).mkdir(exist_ok=True)
     for img in images.base_images(preset):
-        rel = f"images/{img.tar_name}"
+        rel = layout.image(img.tar_name)
         if img.ref in plan.images_todo:
             how = "save" if docker.image_exists(img.ref) else ("debootstrap + save" if img.bootstrapped else "pull + save")
             say(f"images   {how} {img.ref}")
@@ -321,39 +305,44 @@ def apply_sync(
     for stage in images.STAGES:
         img = images.base_image(preset, stage)
         if stage in plan.debs_todo:
-            images.make_available(img, preset.platform) if not docker.image_exists(img.ref) else None
+            # Resolve against the base the build will load: the saved tarball first; making the
+            # base anew (pull, debootstrap) only where the store has none.
+            tar = store / layout.image(img.tar_name)
             if not docker.image_exists(img.ref):
-                images.ensure_loaded(img, store / "images")
+                if tar.is_file():
+                    images.ensure_loaded(img, store / layout.IMAGES)
+                else:
+                    images.make_available(img, preset.platform)
             base_id = docker.image_id(img.ref) or "unknown"
             say(f"debs     resolving {stage} set in {img.ref}")
-            for rel in [k for k in known if k.startswith(f"debs/{stage}/")]:
+            for rel in [k for k in known if k.startswith(layout.deb_dir(stage) + "/")]:
                 known.pop(rel)
-            got, n = debs.resolve(img.ref, debs.stage_packages(preset, stage), store / "debs" / stage, preset.platform)
-            atomic_write_text(store / _inputs_file(stage), _deb_inputs(preset, stage, base_id))
+            got, n = debs.resolve(img.ref, debs.stage_packages(preset, stage), store / layout.deb_dir(stage), preset.platform)
+            atomic_write_text(store / layout.deb_inputs(stage), _deb_inputs(preset, stage, base_id))
             results["debs"].downloaded += n
             say(f"debs     {stage}: {len(got)} packages, {progress.mb(sum(d.size for d in got))}, {progress.mb(n)} fetched")
-        packages = store / "debs" / stage / "Packages"
-        if packages.exists():
-            for para in debs.parse_packages(packages.read_text()):
-                rel = f"debs/{stage}/" + para["Filename"].removeprefix("./")
-                origins[rel] = ("deb", f"{para['Package']} from {img.ref}'s apt sources", para["Version"])
-            origins[f"debs/{stage}/Packages"] = ("deb-index", "written by inv sync", "")
-            origins[_inputs_file(stage)] = ("other", "inputs of the deb resolution", "")
+        packages = store / layout.deb_packages(stage)
+        if packages.is_file():
+            for para in debs.parse_packages(packages.read_text(errors="replace")):
+                rel = layout.deb_file(stage, para.get("Filename", ""))
+                origins[rel] = ("deb", f"{para.get('Package', '')} from {img.ref}'s apt sources", para.get("Version", ""))
+            origins[layout.deb_packages(stage)] = ("deb-index", "written by inv sync", "")
+            origins[layout.deb_inputs(stage)] = ("other", "inputs of the deb resolution", "")
     results["debs"].seconds = time.monotonic() - t0
 
     # wheels
     t0 = time.monotonic()
-    (store / "wheels").mkdir(exist_ok=True)
+    (store / layout.WHEELS).mkdir(exist_ok=True)
     if plan.wheel_choices:
         choices = plan.wheel_choices
         sizes = [c.size for c in choices]
-        total = None if None in sizes else sum(s or 0 for s in sizes) - sum(_part_size(store / "wheels" / c.filename) for c in choices)
+        total = None if None in sizes else sum(s or 0 for s in sizes) - sum(_part_size(store / layout.wheel(c.filename)) for c in choices)
         say(f"wheels   downloading {len(choices)} wheels ({jobs} at a time{', ' + progress.mb(total) if total is not None else ''})")
         with progress.Transfer("wheels", len(choices), total, say=say) as tr:
 
             def _get(c: wheels.WheelChoice) -> int:
-                res = fetch.download(c.url, store / "wheels" / c.filename, c.sha256, progress=tr.advance)
-                known[f"wheels/{c.filename}"] = c.sha256  # download() checked it; the index need not hash it again
+                res = fetch.download(c.url, store / layout.wheel(c.filename), c.sha256, progress=tr.advance)
+                known[layout.wheel(c.filename)] = c.sha256  # download() checked it; the index need not hash it again
                 tr.done(c.filename, res.path.stat().st_size)
                 return res.bytes_downloaded
 
@@ -361,8 +350,8 @@ def apply_sync(
                 results["wheels"].downloaded += sum(pool.map(_get, choices))
     lock = lockfile.read(project.lock_path(preset.name))
     by_hash = {h: p for p in lock.pins for h in p.hashes}
-    for f in sorted((store / "wheels").glob("*.whl")):
-        rel = f"wheels/{f.name}"
+    for f in sorted((store / layout.WHEELS).glob("*.whl")):
+        rel = layout.wheel(f.name)
         sha = known.get(rel)
         pin = by_hash.get(sha or "")
         origins[rel] = ("wheel", f"{lock.index_url} {pin.name}=={pin.version}" if pin else "unknown", pin.version if pin else "")
@@ -370,24 +359,24 @@ def apply_sync(
 
     # sources
     t0 = time.monotonic()
-    (store / "sources").mkdir(exist_ok=True)
+    (store / layout.SOURCES).mkdir(exist_ok=True)
     todo = [src for src in preset.sources if src.filename in plan.sources_todo]
     with progress.Transfer("sources", len(todo), None, say=say) if todo else contextlib.nullcontext() as tr:
         for src in todo:
             say(f"sources  downloading {src.url}")
-            rel = f"sources/{src.filename}"
+            rel = layout.source(src.filename)
             known.pop(rel, None)
             res = fetch.download(src.url, store / rel, src.sha256, progress=tr.advance)
             known[rel] = src.sha256
             tr.done(src.filename, res.path.stat().st_size)
             results["sources"].downloaded += res.bytes_downloaded
     for src in preset.sources:
-        origins[f"sources/{src.filename}"] = ("source", src.url, src.version)
+        origins[layout.source(src.filename)] = ("source", src.url, src.version)
     results["sources"].seconds = time.monotonic() - t0
 
     write_index(project, preset, store, origins, known, jobs)
     for phase in PHASES:
-        files = [rel for rel in origins if rel.startswith(phase) and (store / rel).is_file()]  # --only may leave phases unfetched
+        files = [rel for rel in origins if layout.folder_of(rel) == phase and (store / rel).is_file()]  # --only may leave phases unfetched
         results[phase].files = len(files)
         results[phase].bytes = sum((store / r).stat().st_size for r in files)
         results[phase].reused = len(plan.phases[phase].keep)
@@ -395,16 +384,15 @@ def apply_sync(
 
 
 def write_index(project: Project, preset: Preset, store: Path, origins: dict[str, tuple[str, str, str]], known: dict[str, str], jobs: int) -> None:
-    """manifest.json + SHA256SUMS over every file now in the store (atomic)."""
-    files = sorted(
-        p for p in store.rglob("*")
-        if p.is_file() and not p.name.endswith(".part") and not (p.parent == store and p.name in manifest.INDEX_FILES)
-    )
-    todo = [p for p in files if p.relative_to(store).as_posix() not in known]
+    """manifest.json + SHA256SUMS over every file now in the store's folders (atomic).
+
+    Strays (symlinks, files at the root or outside the folders) are never adopted: verify reports them.
+    """
+    files = layout.walk(store).files
+    todo = [p for rel, p in files.items() if rel not in known]
     hashed = {Path(k).relative_to(store).as_posix(): v for k, v in manifest.hash_files(todo, jobs=jobs).items()}
     entries = []
-    for p in files:
-        rel = p.relative_to(store).as_posix()
+    for rel, p in sorted(files.items()):
         kind, origin, version = origins.get(rel, ("other", "unknown", ""))
         entries.append(manifest.Entry(path=rel, kind=kind, origin=origin, version=version, size=p.stat().st_size, sha256=known.get(rel) or hashed[rel]))
     lock_path = project.lock_path(preset.name)
@@ -436,7 +424,7 @@ def render_summary(results: dict[str, PhaseResult], total_seconds: float) -> str
 
 
 def _part_size(dest: Path) -> int:
-    part = dest.with_name(dest.name + ".part")
+    part = layout.part_of(dest)
     return part.stat().st_size if part.exists() else 0
 
 

@@ -8,10 +8,13 @@ code                      meaning
 missing                   a manifest entry's file is not there
 size                      a file's size differs from its manifest entry
 sha256                    a file's sha256 differs from its manifest entry
-extra                     a file is in the store but not in the manifest (``*.part`` too)
+extra                     a file is in the store but not in the manifest (``*.part``, symlinks,
+                          anything at the root or outside the store's folders too)
+malformed                 a manifest entry or SHA256SUMS line that cannot be trusted (bad path,
+                          sha256, size, kind; not UTF-8), or an index that is not one at all
 sums                      SHA256SUMS disagrees with manifest.json (missing, extra, other hash)
 uncovered                 a pin of the lock has no wheel usable on the target
-duplicate                 a pin has more than one wheel in the store
+duplicate                 a pin has more than one wheel in the store; a path listed twice
 foreign                   a wheel in the store is for another platform/Python, or not locked
 sdist                     a source distribution sits in wheels/ (sync refuses them)
 stale-lock                the lock's input digest no longer matches its preset
@@ -24,14 +27,19 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
-from airlock import lockfile, manifest
+from airlock import lockfile
 from airlock.errors import InputError
-from airlock.fsutil import sha256_file
+from airlock.fsutil import read_input_text, sha256_file
 from airlock.project import Project
+from airlock.store import layout, manifest, writer
 from airlock.target import Target
+
+if TYPE_CHECKING:
+    from airlock.presets import Preset
 
 
 @dataclass(frozen=True)
@@ -61,24 +69,36 @@ class Report:
 
 def stores(project: Project) -> list[str]:
     root = project.artifacts_root
-    return sorted(p.name for p in root.iterdir() if p.is_dir() and (p / manifest.MANIFEST).exists()) if root.is_dir() else []
+    return sorted(p.name for p in root.iterdir() if p.is_dir() and (p / layout.MANIFEST).exists()) if root.is_dir() else []
 
 
 def verify_store(project: Project, name: str, jobs: int = 0) -> Report:
-    """Every check above for ``artifacts/<name>/``; raises InputError on bad input only."""
+    """Every check above for ``artifacts/<name>/``, holding the store shared (a sync running is BusyError)."""
     from airlock.presets import load_preset
 
     preset = load_preset(project, name)
     store = project.artifacts(name)
-    if not store.is_dir():
+    if not store.is_dir() or store.is_symlink():
         raise InputError(f"{store}: no such store; run: inv sync --preset {name}")
-    man = manifest.read_manifest(store)
+    with writer.hold(store, exclusive=False, doing="run inv verify"):
+        return _verify(project, preset, store, jobs)
+
+
+def _verify(project: Project, preset: "Preset", store: Path, jobs: int) -> Report:
+    name = preset.name
     rep = Report(name)
+    try:
+        man, problems = manifest.load_manifest(store)
+    except InputError as exc:
+        # Not a manifest at all: one finding, and every check below still runs (all files count as extra).
+        rep.findings.append(Finding("malformed", layout.MANIFEST, str(exc)))
+        man, problems = manifest.Manifest(name, "", "", "", "", "", ()), []
+    rep.findings += [Finding(p.code, p.path, p.message) for p in problems]
     listed = man.by_path()
 
-    # integrity: manifest vs files on disk
-    on_disk = {p.relative_to(store).as_posix(): p for p in store.rglob("*") if p.is_file()}
-    on_disk = {k: v for k, v in on_disk.items() if k not in manifest.INDEX_FILES}
+    # integrity: manifest vs what is really on disk (symlinks are never followed)
+    listing = layout.walk(store)
+    on_disk = listing.files
     to_hash = []
     for rel, e in listed.items():
         p = on_disk.get(rel)
@@ -95,15 +115,23 @@ def verify_store(project: Project, name: str, jobs: int = 0) -> Report:
             rep.findings.append(Finding("sha256", rel, f"expected {listed[rel].sha256}, got {digest}"))
     for rel in sorted(set(on_disk) - set(listed)):
         rep.findings.append(Finding("extra", rel, "present but not listed in manifest.json"))
+    for rel in listing.parts:
+        rep.findings.append(Finding("extra", rel, "an interrupted download; run inv sync to finish it"))
+    for rel, why in listing.strays:
+        rep.findings.append(Finding("extra", layout.printable(rel), f"{why}; not part of the store, never indexed: remove it"))
     rep.files = len(on_disk)
     rep.bytes = sum(p.stat().st_size for p in on_disk.values())
 
     # SHA256SUMS agrees with manifest.json
-    sums_path = store / manifest.SUMS
+    sums_path = store / layout.SUMS
     try:
-        sums = manifest.parse_sha256sums(sums_path.read_text(), str(sums_path))
+        sums, problems = manifest.parse_sha256sums(manifest.read_index_text(sums_path), str(sums_path))
+        rep.findings += [Finding(p.code, p.path, p.message) for p in problems]
     except FileNotFoundError:
-        rep.findings.append(Finding("sums", manifest.SUMS, "missing"))
+        rep.findings.append(Finding("sums", layout.SUMS, "missing"))
+        sums = None
+    except InputError as exc:
+        rep.findings.append(Finding("malformed", layout.SUMS, str(exc)))
         sums = None
     if sums is not None:
         for rel in sorted(set(listed) | set(sums)):
@@ -115,11 +143,14 @@ def verify_store(project: Project, name: str, jobs: int = 0) -> Report:
             elif a.sha256 != b:
                 rep.findings.append(Finding("sums", rel, f"SHA256SUMS says {b}, manifest.json {a.sha256}"))
 
+    # the store against the preset: every source at its pinned sha256, every base image, each stage's .deb set
+    rep.findings += preset_findings(preset, gather_preset_facts(store, preset, {rel: e.sha256 for rel, e in listed.items()}))
+
     # lock coverage
     lock_path = project.lock_path(name)
     lock = lockfile.read(lock_path)
     target = Target.for_preset(preset)
-    rep.findings += coverage(lock, target, {rel: e.sha256 for rel, e in listed.items() if rel.startswith("wheels/")})
+    rep.findings += coverage(lock, target, {rel: e.sha256 for rel, e in listed.items() if layout.folder_of(rel) == layout.WHEELS})
 
     # staleness
     from airlock.lock import input_digest
@@ -129,6 +160,115 @@ def verify_store(project: Project, name: str, jobs: int = 0) -> Report:
     if man.lock_digest != lock.input_digest or man.lock_sha256 != sha256_file(lock_path):
         rep.findings.append(Finding("stale-artifacts", "manifest.json", f"synced from another lock than locks/{name}.txt; run: inv sync --preset {name}"))
     return rep
+
+
+@dataclass(frozen=True)
+class PresetFacts:
+    """What :func:`preset_findings` decides on, gathered from the store first (all the I/O)."""
+
+    listed: dict[str, str]  # manifest path -> sha256 (its bytes are checked against this separately)
+    image_ids: dict[str, str | None]  # images/<tar> of the preset's bases -> id in the tarball (None: unreadable or absent)
+    deb_inputs: dict[str, object]  # stage -> parsed debs/<stage>/inputs.json (None: absent or not JSON)
+    packages: dict[str, list[dict[str, str]]]  # stage -> paragraphs of debs/<stage>/Packages ([] when absent)
+
+
+def gather_preset_facts(store: Path, preset: "Preset", listed: dict[str, str]) -> PresetFacts:
+    from airlock import images
+    from airlock.debs import parse_packages
+
+    def text(rel: str) -> str | None:
+        p = store / rel
+        if rel not in listed or p.is_symlink() or not p.is_file():
+            return None
+        try:
+            return read_input_text(p)
+        except InputError:
+            return None
+
+    image_ids = {}
+    for img in images.base_images(preset):
+        rel = layout.image(img.tar_name)
+        tar = store / rel
+        image_ids[rel] = images.image_id_from_tar(tar) if rel in listed and tar.is_file() and not tar.is_symlink() else None
+    deb_inputs: dict[str, object] = {}
+    packages: dict[str, list[dict[str, str]]] = {}
+    for stage in images.STAGES:
+        raw = text(layout.deb_inputs(stage))
+        try:
+            deb_inputs[stage] = json.loads(raw) if raw is not None else None
+        except (ValueError, RecursionError):
+            deb_inputs[stage] = None
+        pk = text(layout.deb_packages(stage))
+        packages[stage] = parse_packages(pk) if pk is not None else []
+    return PresetFacts(listed, image_ids, deb_inputs, packages)
+
+
+def preset_findings(preset: "Preset", facts: PresetFacts) -> list[Finding]:
+    """The store against what the preset asks for (pure; the index's own integrity is checked elsewhere).
+
+    ==================================================  ==============  =====================================
+    in the store                                        code            fix
+    ==================================================  ==============  =====================================
+    a source the preset pins is not listed              missing         inv sync --only sources
+    a listed source's sha256 is not the preset's pin    stale           inv sync --only sources
+    a listed source the preset does not name            unwanted        inv sync (removes it)
+    a base image's tarball is not listed                missing         inv sync --only images
+    a listed base image tarball has no readable id      malformed       inv sync --only images
+    a listed images/ tarball the preset does not name   unwanted        inv sync (removes it)
+    a stage's inputs.json is not listed or not JSON     missing         inv sync --only debs
+    inputs.json names other packages or platform        stale-debs      inv sync --only debs
+    inputs.json names another base than the tarball's   stale-debs      inv sync --only debs
+    a .deb the stage's Packages names is not listed     missing         inv sync --only debs
+    a listed .deb whose sha256 differs from Packages    sha256          inv sync --only debs
+    ==================================================  ==============  =====================================
+    """
+    from airlock import debs, images
+
+    out: list[Finding] = []
+    fix = f"run: inv sync --preset {preset.name}"
+    wanted_sources = {}
+    for fld, src in preset.named_sources:
+        rel = layout.source(src.filename)
+        wanted_sources[rel] = src
+        got = facts.listed.get(rel)
+        if got is None:
+            out.append(Finding("missing", rel, f"the archive {fld} pins is not in the store; {fix} --only sources"))
+        elif got != src.sha256:
+            out.append(Finding("stale", rel, f"{fld} pins sha256 {src.sha256}, the store holds {got}; {fix} --only sources"))
+    wanted_images = {}
+    for img in images.base_images(preset):
+        rel = layout.image(img.tar_name)
+        wanted_images[rel] = img
+        if rel not in facts.listed:
+            out.append(Finding("missing", rel, f"base image {img.ref} ({img.field}) is not in the store; {fix} --only images"))
+        elif facts.image_ids.get(rel) is None:
+            out.append(Finding("malformed", rel, f"not a docker save tarball of {img.ref} (no image id in it); {fix} --only images"))
+    for rel in sorted(facts.listed):
+        folder = layout.folder_of(rel)
+        if (folder == layout.SOURCES and rel not in wanted_sources) or (folder == layout.IMAGES and rel not in wanted_images):
+            out.append(Finding("unwanted", rel, f"the preset does not ask for it; {fix} (removes it)"))
+    for stage in images.STAGES:
+        img = images.base_image(preset, stage)
+        inputs_rel = layout.deb_inputs(stage)
+        got = facts.deb_inputs.get(stage)
+        if not isinstance(got, dict):
+            out.append(Finding("missing", inputs_rel, f"the {stage} .deb set was never resolved for this preset; {fix} --only debs"))
+            continue
+        want_pkgs = list(debs.stage_packages(preset, stage))
+        if got.get("packages") != want_pkgs or got.get("platform") != preset.platform:
+            out.append(Finding("stale-debs", inputs_rel, f"resolved for {got.get('packages')} on {got.get('platform')}; the preset asks for {want_pkgs} on {preset.platform}; {fix} --only debs"))
+        base_id = facts.image_ids.get(layout.image(img.tar_name))
+        if base_id is not None and got.get("base") != base_id:
+            out.append(Finding("stale-debs", inputs_rel, f"resolved against base {got.get('base')}, but the store's {img.ref} is {base_id}; {fix} --only debs"))
+        for para in facts.packages.get(stage, []):
+            rel = layout.deb_file(stage, para.get("Filename", ""))
+            if layout.check_rel(rel) is not None:
+                out.append(Finding("malformed", layout.printable(layout.deb_packages(stage)), f"Filename {layout.printable(para.get('Filename', ''))[:200]!r} is not a path in the store"))
+            elif rel not in facts.listed:
+                out.append(Finding("missing", rel, f"{layout.deb_packages(stage)} names it but the store does not list it; {fix} --only debs"))
+            elif facts.listed[rel] != para.get("SHA256"):
+                out.append(Finding("sha256", rel, f"{layout.deb_packages(stage)} says {para.get('SHA256')}, the store's index {facts.listed[rel]}; {fix} --only debs"))
+    return out
 
 
 def coverage(lock: lockfile.Lockfile, target: Target, wheels: dict[str, str]) -> list[Finding]:

@@ -29,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from airlock import manifest  # noqa: E402
+from airlock.store import manifest  # noqa: E402
 
 
 def _make(d: Path, total: int) -> list[Path]:

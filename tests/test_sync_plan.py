@@ -7,7 +7,9 @@ import json
 import tarfile
 from pathlib import Path
 
-from airlock.sync import PhaseResult, _unlisted, image_id_from_tar, render_summary
+from airlock.store import layout
+from airlock.images import image_id_from_tar
+from airlock.sync import PhaseResult, _unlisted, render_summary
 
 
 def test_unlisted_files_are_removed_but_parts_are_kept_for_resume(tmp_path: Path) -> None:
@@ -15,8 +17,9 @@ def test_unlisted_files_are_removed_but_parts_are_kept_for_resume(tmp_path: Path
     (tmp_path / "wheels").mkdir()
     for name in ("a.whl", "b.whl", "c.whl.part"):
         (tmp_path / "wheels" / name).write_bytes(b"x")
-    assert _unlisted(tmp_path, "wheels", {"wheels/a.whl": "0" * 64}) == ["wheels/b.whl"]
-    assert _unlisted(tmp_path, "sources", {}) == []
+    listing = layout.walk(tmp_path)
+    assert _unlisted(listing, "wheels", {"wheels/a.whl": "0" * 64}) == ["wheels/b.whl"]
+    assert _unlisted(listing, "sources", {}) == []
 
 
 def test_image_id_is_read_from_a_docker_save_tarball(tmp_path: Path) -> None:

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import shutil
+import tarfile
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from airlock import lockfile, manifest
+from airlock import debs, images, lockfile
+from airlock.store import manifest
 from airlock.fsutil import sha256_file
 from airlock.lock import input_digest
 from airlock.presets import load_preset
@@ -27,20 +30,51 @@ WHEELS = {
 }
 
 
+#: The demo's base image tarball (both stages share one bootstrapped base).
+IMAGE = "images/airlock-base_debian12_bookworm-minbase-f8f9def88e62.tar"
+SOURCE = "sources/ffmpeg_5.1.9.orig.tar.xz"
+
+
+def _docker_save_tar(image_id: str) -> bytes:
+    """A tarball shaped like ``docker save``'s: its manifest.json names the image's config (so its id)."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tf:
+        for name, data in (("manifest.json", json.dumps([{"Config": f"{image_id}.json", "RepoTags": ["x:y"], "Layers": []}]).encode()),
+                           ("layer.tar", os.urandom(8000))):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
 def make_store(root: Path) -> Path:
-    """A project at ``root`` with the demo preset, a matching lock and a synced-looking store."""
+    """A project at ``root`` with the demo preset (its FFmpeg pin made to match the store's archive), a
+    matching lock, and a store that holds everything the preset asks for: wheels, both stages' .deb
+    sets resolved against the saved base, the source archive, the base image tarball."""
     for name in ("presets",):
         shutil.copytree(REPO / name, root / name)
     shutil.copy(REPO / "tasks.py", root / "tasks.py")
     shutil.copytree(REPO / "airlock", root / "airlock", ignore=shutil.ignore_patterns("__pycache__"))
     proj = Project(root)
+    files: dict[str, bytes] = {f"wheels/{fn}": os.urandom(2000 + i * 300) for i, fn in enumerate(WHEELS)}
+    files[SOURCE] = os.urandom(5000)
+    data = json.loads(proj.preset_path(DEMO).read_text())
+    data["ffmpeg"]["sha256"] = hashlib.sha256(files[SOURCE]).hexdigest()
+    proj.preset_path(DEMO).write_text(json.dumps(data, indent=2) + "\n")
     preset = load_preset(proj, DEMO)
     store = proj.artifacts(DEMO)
-    files: dict[str, bytes] = {f"wheels/{fn}": os.urandom(2000 + i * 300) for i, fn in enumerate(WHEELS)}
-    files["debs/runtime/python3.11_3.11.2-6_amd64.deb"] = os.urandom(4096)
-    files["debs/runtime/Packages"] = b"Package: python3.11\n"
-    files["sources/ffmpeg_5.1.9.orig.tar.xz"] = os.urandom(5000)
-    files["images/base.tar"] = os.urandom(8000)
+    base_id = "ab" * 32
+    assert images.base_image(preset, "builder").tar_name == IMAGE.split("/")[1]
+    files[IMAGE] = _docker_save_tar(base_id)
+    for stage in images.STAGES:
+        deb = os.urandom(4096)
+        files[f"debs/{stage}/python3.11_3.11.2-6_amd64.deb"] = deb
+        files[f"debs/{stage}/Packages"] = (
+            f"Package: python3.11\nVersion: 3.11.2-6\nFilename: ./python3.11_3.11.2-6_amd64.deb\nSHA256: {hashlib.sha256(deb).hexdigest()}\n"
+        ).encode()
+        files[f"debs/{stage}/inputs.json"] = (json.dumps(
+            {"base": f"sha256:{base_id}", "packages": list(debs.stage_packages(preset, stage)), "platform": preset.platform}, indent=2, sort_keys=True
+        ) + "\n").encode()
     for rel, data in files.items():
         (store / rel).parent.mkdir(parents=True, exist_ok=True)
         (store / rel).write_bytes(data)
@@ -155,14 +189,14 @@ def test_inv_verify_exit_codes_and_json(pristine: Path, tmp_path: Path) -> None:
     proj, store = _copy(pristine, tmp_path)
     assert inv(proj.root, "verify").returncode == 0
     (store / "sources" / "extra.bin").write_bytes(b"x")
-    (store / "images" / "base.tar").unlink()
+    (store / IMAGE).unlink()
     proc = inv(proj.root, "verify", "--preset", DEMO)
     assert proc.returncode == 1
-    assert "sources/extra.bin" in proc.stderr and "images/base.tar" in proc.stderr and "Traceback" not in proc.stderr
+    assert "sources/extra.bin" in proc.stderr and IMAGE in proc.stderr and "Traceback" not in proc.stderr
     proc = inv(proj.root, "verify", "--json")
     assert proc.returncode == 1
     data = json.loads(proc.stdout)
-    assert {f["path"] for f in data["presets"][0]["findings"]} == {"sources/extra.bin", "images/base.tar"}
+    assert {f["path"] for f in data["presets"][0]["findings"]} == {"sources/extra.bin", IMAGE}
     proc = inv(proj.root, "verify", "--preset", "nope")
     assert proc.returncode == 2 and proc.stderr.startswith("airlock: error:")
 
@@ -194,5 +228,5 @@ def test_sha256sums_is_accepted_by_coreutils(pristine: Path) -> None:
 def test_manifest_and_sums_round_trip(entries: list[manifest.Entry]) -> None:
     """manifest.json and SHA256SUMS parse back to what was rendered."""
     man = manifest.Manifest("p", "sha256:" + "0" * 64, "a" * 64, "b" * 64, "2026-01-01T00:00:00Z", "0", tuple(sorted(entries, key=lambda e: e.path)))
-    assert manifest.parse_manifest(manifest.render_manifest(man)) == man
-    assert manifest.parse_sha256sums(manifest.render_sha256sums(entries)) == {e.path: e.sha256 for e in entries}
+    assert manifest.parse_manifest(manifest.render_manifest(man)) == (man, [])
+    assert manifest.parse_sha256sums(manifest.render_sha256sums(entries)) == ({e.path: e.sha256 for e in entries}, [])

@@ -11,26 +11,24 @@ from typing import Any, TypeVar
 
 from invoke.exceptions import Exit
 
-from airlock.errors import AirlockError, ExitCode
+from airlock.errors import DEBUG_VAR, handle
 from airlock.project import Project
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 def boundary(fn: F) -> F:
-    """Wrap a task body: AirlockError -> ``airlock: error: ...`` + exit code."""
+    """Wrap a task body: every exception -> one line and its exit code (:func:`airlock.errors.describe`)."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         _setup_logging()
         try:
             return fn(*args, **kwargs)
-        except AirlockError as exc:
-            print(f"airlock: error: {exc}", file=sys.stderr)
-            raise Exit(code=int(exc.exit_code)) from None
-        except KeyboardInterrupt:
-            print("airlock: interrupted", file=sys.stderr)
-            raise Exit(code=int(ExitCode.INTERRUPTED)) from None
+        except Exit:
+            raise
+        except (Exception, KeyboardInterrupt) as exc:
+            raise Exit(code=handle(exc)) from None
 
     return wrapper  # type: ignore[return-value]
 
@@ -40,7 +38,7 @@ def project() -> Project:
 
 
 def _setup_logging() -> None:
-    level = logging.DEBUG if os.environ.get("AIRLOCK_DEBUG") else logging.WARNING
+    level = logging.DEBUG if os.environ.get(DEBUG_VAR) else logging.WARNING
     logging.basicConfig(level=level, format="%(message)s", stream=sys.stderr)
 
 

@@ -12,6 +12,7 @@ from airlock.cli._boundary import boundary, project
 from airlock.errors import IntegrityError, InputError
 from airlock.presets import load_preset
 from airlock.settings import apply_overrides, collect
+from airlock.store import writer
 
 
 def _build_args(values: list[str]) -> dict[str, str]:
@@ -64,14 +65,16 @@ def build(c, preset="", target="", app_src="", tag="", base="", no_cache=False, 
     target = target or "runtime"
     p = load_preset(proj, preset)
     p = apply_overrides(p, proj.preset_path(p.name), collect({"AIRLOCK_BASE_IMAGE": base, "AIRLOCK_APP_SRC": app_src}, {}))
-    _preflight(proj, p, skip_verify)
-    plan, deps_files, app_files = b.plan_build(proj, p, target=target, tag=tag, app_src=app_src, no_cache=no_cache, build_args=args)
-    print(plan.render())
-    if dry_run:
-        return
-    secret_env = _secrets(proj, plan.secrets)
-    t0 = time.monotonic()
-    res = b.apply_build(proj, p, plan, deps_files, app_files, no_cache=no_cache, secret_env=secret_env)
+    # The store is held shared from the check to the end of the build: a sync cannot change it meanwhile.
+    with writer.hold(proj.artifacts(p.name), exclusive=False, doing="run inv build"):
+        _preflight(proj, p, skip_verify)
+        plan, deps_files, app_files = b.plan_build(proj, p, target=target, tag=tag, app_src=app_src, no_cache=no_cache, build_args=args)
+        print(plan.render())
+        if dry_run:
+            return
+        secret_env = _secrets(proj, plan.secrets)
+        t0 = time.monotonic()
+        res = b.apply_build(proj, p, plan, deps_files, app_files, no_cache=no_cache, secret_env=secret_env)
     took = ", ".join(f"{k} {v:.1f} s" for k, v in res.seconds.items())
     print(f"built {res.tag} ({res.image_id[:19]}, {res.size / 1e6:.0f} MB) in {time.monotonic() - t0:.1f} s ({took}; deps {res.deps_action})")
 

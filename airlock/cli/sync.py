@@ -8,6 +8,7 @@ from invoke import task
 
 from airlock.cli._boundary import boundary, project, split_list
 from airlock.presets import load_preset
+from airlock.store import writer
 
 
 @task(
@@ -31,11 +32,13 @@ def sync(c, preset="", only=None, jobs=4, dry_run=False):  # type: ignore[no-unt
     proj = project()
     p = load_preset(proj, preset)
     t0 = time.monotonic()
-    plan = plan_sync(proj, p, phases, jobs=jobs)
-    if dry_run:
-        print(plan.render())
-        return
-    results = apply_sync(proj, p, plan, jobs=jobs)
+    # One writer: the store is held from the plan to the index, so nothing else reads it half-written.
+    with writer.hold(proj.artifacts(p.name), exclusive=not dry_run, doing="run inv sync"):
+        plan = plan_sync(proj, p, phases, jobs=jobs)
+        if dry_run:
+            print(plan.render())
+            return
+        results = apply_sync(proj, p, plan, jobs=jobs)
     print(render_summary(results, time.monotonic() - t0))
     print(f"downloaded {sum(r.downloaded for r in results.values())} bytes")
     print(f"artifacts/{p.name}: manifest.json and SHA256SUMS written; check with: inv verify --preset {p.name}")
