@@ -8,6 +8,7 @@ compatibility rule (:mod:`airlock.compat`) before anything is downloaded or writ
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -27,12 +28,29 @@ from airlock.errors import InputError, PresetError
 from airlock.fsutil import read_input_text
 from airlock.names import NAME_RULE, is_valid_name
 from airlock.project import Project
+from airlock.store.layout import PART as PART_SUFFIX
 
 Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 Url = Annotated[str, StringConstraints(pattern=r"^(https?|file)://\S+$")]
 DebName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9+.-]+(=[A-Za-z0-9.+~:-]+)?$")]
 Requirement = Annotated[str, StringConstraints(min_length=1, pattern=r"^[A-Za-z0-9][^\s#]*(\s*[;,<>=!~].*)?$")]
 VersionStr = Annotated[str, StringConstraints(pattern=r"^\d+(\.\d+)*$")]
+
+_ARCHIVE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+~-]*$")
+
+
+def _check_archive_url(value: str) -> str:
+    name = value.rstrip("/").rsplit("/", 1)[-1]
+    if not _ARCHIVE_NAME.match(name) or name.endswith(".") or name.endswith(PART_SUFFIX):
+        raise ValueError(
+            f"the archive is stored under the URL's last part, and {name!r} is not a plain file name "
+            "(letters, digits, . _ + ~ -; no query, no '..'); use the archive's own URL"
+        )
+    return value
+
+
+#: An archive's URL: its last part names the file in ``sources/``, so it must be a plain file name.
+ArchiveUrl = Annotated[str, StringConstraints(pattern=r"^(https?|file)://\S+$"), AfterValidator(_check_archive_url)]
 
 
 def _check_name(value: str) -> str:
@@ -152,7 +170,7 @@ class TensorRT(_Model):
     source: Literal["deb", "wheel", "tar"]
     debs: tuple[DebName, ...] = ()
     wheels: tuple[Requirement, ...] = ()
-    url: Url | None = None
+    url: ArchiveUrl | None = None
     sha256: Sha256 | None = None
 
     @model_validator(mode="after")
@@ -180,7 +198,7 @@ class Source(_NamedByUrl, _Model):
     """A source archive fetched by URL and checked against its sha256."""
 
     version: VersionStr
-    url: Url
+    url: ArchiveUrl
     sha256: Sha256
 
 
@@ -191,7 +209,7 @@ class FFmpeg(Source):
 class Contrib(_NamedByUrl, _Model):
     """opencv_contrib's archive (same release as OpenCV): its modules are built alongside."""
 
-    url: Url
+    url: ArchiveUrl
     sha256: Sha256
 
 

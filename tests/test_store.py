@@ -535,3 +535,17 @@ def test_build_dry_run_refuses_a_store_that_does_not_fit_the_preset(pristine: Pa
     _reindex(proj, store)
     got = inv(proj.root, "build", "--preset", DEMO, "--dry-run", "--non-interactive")
     assert got.returncode == 1 and f"missing: {IMAGE}" in got.stderr, got.stderr
+
+
+@pytest.mark.parametrize("url", ["http://deb.debian.org/debian/pool/..", "http://x/ffmpeg.tar.xz?sig=1", "http://x/a/.", "http://x/ffmpeg.tar.xz.part"])
+def test_a_source_url_whose_last_part_is_not_a_file_name_is_refused_naming_the_field(url: str) -> None:
+    """The archive is stored under the URL's last part: '..', '.', a query or a *.part there is one PresetError on ffmpeg.url."""
+    from airlock.errors import PresetError
+    from airlock.presets import parse_preset
+    from tests.conftest import REPO
+
+    data = json.loads((REPO / "presets" / f"{DEMO}.json").read_text())
+    data["ffmpeg"]["url"] = url
+    with pytest.raises(PresetError) as exc:
+        parse_preset(data, f"presets/{DEMO}.json")
+    assert exc.value.field == "ffmpeg.url" and "is not a plain file name" in str(exc.value) and "\n" not in str(exc.value)
