@@ -1,8 +1,9 @@
 """``inv sync``: fill ``artifacts/<preset>/`` with exactly what one image needs.
 
-Plan, then apply. :func:`plan_sync` looks at the preset, its lock and what the store
-already holds, and says per phase what is kept, fetched and removed; ``--dry-run``
-prints that. :func:`apply_sync` carries it out and writes ``manifest.json`` and
+Gather, plan, apply. :func:`gather_sync` does all the I/O a decision needs (walks and
+hashes the store, asks the engine for base image ids, lists the index for wheels);
+:func:`plan_sync` decides from those facts alone, per phase what is kept, fetched and
+removed (``--dry-run`` prints that); :func:`apply_sync` carries it out and writes ``manifest.json`` and
 ``SHA256SUMS`` atomically at the end, over every file in the store.
 
 Phases (``--only`` picks some; the manifest still covers the whole store):
@@ -130,11 +131,33 @@ def _base_id(img: images.BaseImage, store: Path) -> str | None:
     return images.image_id_from_tar(tar) if tar.is_file() and not tar.is_symlink() else None
 
 
-# ----------------------------------------------------------------------- plan
+# ----------------------------------------------------------------------- gather
 
 
-def plan_sync(project: Project, preset: Preset, only: tuple[str, ...] = PHASES, jobs: int = 4) -> SyncPlan:
-    """What ``inv sync`` would do; reads the store and the indexes, writes nothing."""
+@dataclass(frozen=True)
+class SyncFacts:
+    """Everything :func:`plan_sync` decides on, gathered in one I/O step by :func:`gather_sync`."""
+
+    preset: Preset
+    lock: lockfile.Lockfile
+    target: Target
+    only: tuple[str, ...]
+    #: store path -> sha256 of files whose bytes the previous index vouches for (or that the lock or preset expects)
+    known: dict[str, str]
+    #: folder -> files there no index vouches for, and strays there (symlinks, odd names): to remove
+    unlisted: dict[str, list[str]]
+    #: one wheel per pin that lacks a usable present wheel, from the index (empty when wheels do not run)
+    wheel_choices: list[wheels.WheelChoice]
+    #: stage -> text of debs/<stage>/inputs.json when the index vouches for it
+    deb_inputs: dict[str, str | None]
+    #: stage -> the stage's Packages is intact and every .deb it names is intact
+    deb_complete: dict[str, bool]
+    #: stage -> the base image's id (the engine's, else the saved tarball's), None when neither has it
+    base_ids: dict[str, str | None] = field(default_factory=dict)
+
+
+def gather_sync(project: Project, preset: Preset, only: tuple[str, ...] = PHASES, jobs: int = 4) -> SyncFacts:
+    """All the I/O a sync decision needs: the lock, the store (walked, hashed), the engine, the index."""
     bad = [o for o in only if o not in PHASES]
     if bad:
         raise InputError(f"--only {','.join(bad)}: choose from {','.join(PHASES)}")
@@ -145,58 +168,90 @@ def plan_sync(project: Project, preset: Preset, only: tuple[str, ...] = PHASES, 
     listing = layout.walk(store)
     known = _intact(store, listing, jobs)
     known.update(_adoptable(store, listing, lock, preset, known, jobs))
+    # wheels first, so a pin without a wheel for the target is reported before anything else
+    choices: list[wheels.WheelChoice] = []
+    if layout.WHEELS in only:
+        present = {Path(p).name: s for p, s in known.items() if layout.folder_of(p) == layout.WHEELS}
+        choices, _ = wheels.plan(lock, target, present, jobs=max(jobs, 8))
+    deb_inputs: dict[str, str | None] = {}
+    deb_complete: dict[str, bool] = {}
+    base_ids: dict[str, str | None] = {}
+    for stage in images.STAGES:
+        base_ids[stage] = _base_id(images.base_image(preset, stage), store)
+        rel = layout.deb_inputs(stage)
+        deb_inputs[stage] = (store / rel).read_text(errors="replace") if rel in known else None
+        deb_complete[stage] = layout.deb_packages(stage) in known and _packages_complete(store, stage, known)
+    unlisted = {folder: _unlisted(listing, folder, known) for folder in layout.FOLDERS}
+    return SyncFacts(preset, lock, target, tuple(only), known, unlisted, choices, deb_inputs, deb_complete, base_ids)
+
+
+# ----------------------------------------------------------------------- plan
+
+
+def plan_sync(facts: SyncFacts) -> SyncPlan:
+    """What ``inv sync`` will do, decided from ``facts`` alone (pure: no I/O).
+
+    Per phase (images, sources: one file per base image / pinned archive; wheels: one per pin):
+
+    ====================================================  ================  ===========================
+    the store holds                                       phase in --only   decision
+    ====================================================  ================  ===========================
+    the wanted file, intact                               either            keep
+    the wanted file missing or not intact                 yes               fetch (make, download)
+    the wanted file missing or not intact                 no                nothing (verify reports it)
+    an intact file that is no longer wanted               either            remove
+    a file no index vouches for, or a stray, in a folder  either            remove (``*.part``: kept)
+    wheels: a present wheel of the pin, best for target   either            keep (others of the pin: remove)
+    debs, per stage: inputs.json equals the preset's
+      packages, platform and base id, Packages and
+      every .deb it names intact                          either            keep the stage's files
+    debs, per stage: anything else                        yes               resolve the stage again
+    debs, per stage: anything else                        no                keep what is there
+    debs: a file outside debs/builder, debs/runtime       either            remove
+    ====================================================  ================  ===========================
+    """
+    preset, known, only = facts.preset, facts.known, facts.only
     phases = {p: PhasePlan() for p in PHASES}
 
-    # wheels: first, so a pin without a wheel for the target is reported before anything else
     present_wheels = {p: s for p, s in known.items() if layout.folder_of(p) == layout.WHEELS}
-    choices: list[wheels.WheelChoice] = []
-    if "wheels" in only:
-        choices, _ = wheels.plan(lock, target, {Path(p).name: s for p, s in present_wheels.items()}, jobs=max(jobs, 8))
-    wanted_wheels = _wanted_wheels(lock, target, present_wheels, choices)
+    wanted_wheels = _wanted_wheels(facts.lock, facts.target, present_wheels, facts.wheel_choices)
     for p in sorted(present_wheels):
-        (phases["wheels"].keep if p in wanted_wheels else phases["wheels"].remove).append(p)
-    phases["wheels"].fetch += [layout.wheel(c.filename) for c in choices]
-    for p in _unlisted(listing, layout.WHEELS, known):
-        phases["wheels"].remove.append(p)
+        (phases[layout.WHEELS].keep if p in wanted_wheels else phases[layout.WHEELS].remove).append(p)
+    phases[layout.WHEELS].fetch += [layout.wheel(c.filename) for c in facts.wheel_choices]
+    phases[layout.WHEELS].remove += facts.unlisted.get(layout.WHEELS, [])
 
-    # images
     images_todo = _plan_files(
-        "images",
+        layout.IMAGES,
         [(layout.image(img.tar_name), layout.image(img.tar_name) in known, img.ref, f"{'debootstrap' if img.bootstrapped else 'docker save'} {img.ref}") for img in images.base_images(preset)],
-        phases["images"], listing, known, only,
+        phases[layout.IMAGES], facts.unlisted.get(layout.IMAGES, []), known, only,
     )
 
-    # debs
     debs_todo: list[str] = []
     for stage in images.STAGES:
         img = images.base_image(preset, stage)
-        base_id = _base_id(img, store) or "unknown"
-        inputs_rel = layout.deb_inputs(stage)
-        current = (store / inputs_rel).read_text() if inputs_rel in known else None
         stage_files = sorted(k for k in known if k.startswith(layout.deb_dir(stage) + "/"))
-        complete = current == _deb_inputs(preset, stage, base_id) and layout.deb_packages(stage) in known and _packages_complete(store, stage, known)
-        if complete:
-            phases["debs"].keep += stage_files
-        elif "debs" in only:
+        wanted_inputs = _deb_inputs(preset, stage, facts.base_ids.get(stage) or "unknown")
+        if facts.deb_inputs.get(stage) == wanted_inputs and facts.deb_complete.get(stage, False):
+            phases[layout.DEBS].keep += stage_files
+        elif layout.DEBS in only:
             debs_todo.append(stage)
-            phases["debs"].fetch.append(f"{layout.deb_dir(stage)}/ (apt in {img.ref}: {' '.join(debs.stage_packages(preset, stage))})")
+            phases[layout.DEBS].fetch.append(f"{layout.deb_dir(stage)}/ (apt in {img.ref}: {' '.join(debs.stage_packages(preset, stage))})")
         else:
-            phases["debs"].keep += stage_files
-    for p in sorted(k for k in known if layout.folder_of(k) == layout.DEBS and k.split("/")[1] not in images.STAGES) + _unlisted(listing, layout.DEBS, known):
-        phases["debs"].remove.append(p)
+            phases[layout.DEBS].keep += stage_files
+    phases[layout.DEBS].remove += sorted(k for k in known if layout.folder_of(k) == layout.DEBS and k.split("/")[1] not in images.STAGES)
+    phases[layout.DEBS].remove += facts.unlisted.get(layout.DEBS, [])
 
-    # sources
     sources_todo = _plan_files(
-        "sources",
+        layout.SOURCES,
         [(layout.source(src.filename), known.get(layout.source(src.filename)) == src.sha256, src.filename, src.url) for src in preset.sources],
-        phases["sources"], listing, known, only,
+        phases[layout.SOURCES], facts.unlisted.get(layout.SOURCES, []), known, only,
     )
 
-    return SyncPlan(preset.name, phases, choices, debs_todo, images_todo, sources_todo, known)
+    return SyncPlan(preset.name, phases, list(facts.wheel_choices), debs_todo, images_todo, sources_todo, dict(known))
 
 
 def _plan_files(
-    phase: str, wanted: list[tuple[str, bool, str, str]], plan: PhasePlan, listing: layout.Listing, known: dict[str, str], only: tuple[str, ...]
+    phase: str, wanted: list[tuple[str, bool, str, str]], plan: PhasePlan, unlisted: list[str], known: dict[str, str], only: tuple[str, ...]
 ) -> list[str]:
     """Keep the intact wanted files, fetch the others when ``phase`` runs, remove the unwanted.
 
@@ -211,7 +266,7 @@ def _plan_files(
             todo.append(key)
             plan.fetch.append(f"{rel} ({origin})")
     names = {w[0] for w in wanted}
-    plan.remove += sorted(k for k in known if layout.folder_of(k) == phase and k not in names) + _unlisted(listing, phase, known)
+    plan.remove += sorted(k for k in known if layout.folder_of(k) == phase and k not in names) + unlisted
     return todo
 
 

@@ -43,3 +43,109 @@ def test_summary_has_a_total_row_with_rate() -> None:
     assert lines[0].split() == ["PHASE", "FILES", "BYTES", "REUSED", "DOWNLOADED", "RATE", "TIME"]
     assert lines[-1].split()[:2] == ["total", "4"] and "0.8 MB/s" in lines[-1]
     assert "1.0 MB/s" in lines[1]
+
+
+# ------------------------------------------------------------------ plan_sync(facts): every row of its table, offline
+
+
+from dataclasses import replace  # noqa: E402
+
+import pytest  # noqa: E402
+
+from airlock import images  # noqa: E402
+from airlock.lockfile import Lockfile, Pin  # noqa: E402
+from airlock.presets import load_preset_file  # noqa: E402
+from airlock.sync import PHASES, SyncFacts, _deb_inputs, plan_sync  # noqa: E402
+from airlock.target import Target  # noqa: E402
+from airlock.wheels import WheelChoice  # noqa: E402
+from tests.conftest import DEMO, REPO  # noqa: E402
+
+PRESET = load_preset_file(REPO / "presets" / f"{DEMO}.json")
+TARGET = Target.for_preset(PRESET)
+NUMPY = Pin("numpy", "1.26.4", ("1" * 64, "2" * 64))
+IDNA = Pin("idna", "3.20", ("3" * 64,))
+LOCK = Lockfile(DEMO, "uv test", TARGET.label, "sha256:" + "0" * 64, "https://pypi.org/simple", (), (NUMPY, IDNA))
+NUMPY_WHL = "wheels/numpy-1.26.4-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl"
+NUMPY_OLD = "wheels/numpy-1.26.4-cp311-cp311-manylinux2014_x86_64.whl"
+IDNA_WHL = "wheels/idna-3.20-py3-none-any.whl"
+IMAGE = layout.image(images.base_image(PRESET, "builder").tar_name)
+SOURCE = layout.source(PRESET.sources[0].filename)
+BASE = "sha256:" + "ab" * 32
+
+
+def _facts(**kw: object) -> SyncFacts:
+    """A store that holds exactly what the preset and lock ask for, changed by ``kw``."""
+    known = {NUMPY_WHL: "1" * 64, IDNA_WHL: "3" * 64, IMAGE: "9" * 64, SOURCE: PRESET.sources[0].sha256}
+    for stage in images.STAGES:
+        known |= {layout.deb_packages(stage): "8" * 64, layout.deb_inputs(stage): "7" * 64, f"debs/{stage}/python3.11_3.11.2-6_amd64.deb": "6" * 64}
+    base = SyncFacts(
+        preset=PRESET, lock=LOCK, target=TARGET, only=PHASES, known=known, unlisted={f: [] for f in layout.FOLDERS}, wheel_choices=[],
+        deb_inputs={s: _deb_inputs(PRESET, s, BASE) for s in images.STAGES}, deb_complete={s: True for s in images.STAGES},
+        base_ids={s: BASE for s in images.STAGES},
+    )
+    return replace(base, **kw)  # type: ignore[arg-type]
+
+
+def _without(rel: str) -> dict[str, str]:
+    return {k: v for k, v in _facts().known.items() if k != rel}
+
+
+def test_plan_of_a_complete_store_keeps_everything() -> None:
+    """Every wanted file intact, every stage's set current: nothing fetched, nothing removed."""
+    plan = plan_sync(_facts())
+    assert plan.noop and sorted(k for ph in plan.phases.values() for k in ph.keep) == sorted(_facts().known)
+
+
+@pytest.mark.parametrize(("rel", "phase", "todo"), [(SOURCE, "sources", "sources_todo"), (IMAGE, "images", "images_todo")])
+def test_a_missing_file_is_fetched_only_when_its_phase_runs(rel: str, phase: str, todo: str) -> None:
+    """A wanted source or base image that is missing: fetched with its phase in --only, left alone without it."""
+    plan = plan_sync(_facts(known=_without(rel)))
+    assert plan.phases[phase].fetch and getattr(plan, todo) and not plan.phases[phase].remove
+    plan = plan_sync(_facts(known=_without(rel), only=tuple(p for p in PHASES if p != phase)))
+    assert plan.phases[phase].fetch == [] and getattr(plan, todo) == [] and plan.noop
+
+
+def test_a_source_whose_bytes_are_not_the_pin_is_fetched_again() -> None:
+    """The archive under the preset's name with another sha256 is fetched (download() replaces it atomically)."""
+    plan = plan_sync(_facts(known={**_facts().known, SOURCE: "f" * 64}))
+    assert plan.sources_todo == [PRESET.sources[0].filename] and SOURCE not in plan.phases["sources"].keep
+
+
+def test_files_no_longer_wanted_and_unlisted_files_are_removed_in_every_folder() -> None:
+    """An old archive, an old image, a deb outside the stages and any unlisted file or stray: each removed by its phase."""
+    known = {**_facts().known, "sources/ffmpeg_5.1.8.orig.tar.xz": "a" * 64, "images/old.tar": "b" * 64, "debs/other/x.deb": "c" * 64}
+    unlisted = {"wheels": ["wheels/stray.whl"], "sources": ["sources"], "images": ["images/x.tar"], "debs": ["debs/runtime/evil.deb"]}
+    plan = plan_sync(_facts(known=known, unlisted=unlisted))
+    assert plan.phases["sources"].remove == ["sources/ffmpeg_5.1.8.orig.tar.xz", "sources"]
+    assert plan.phases["images"].remove == ["images/old.tar", "images/x.tar"]
+    assert plan.phases["debs"].remove == ["debs/other/x.deb", "debs/runtime/evil.deb"]
+    assert plan.phases["wheels"].remove == ["wheels/stray.whl"]
+
+
+def test_wheels_keep_the_best_present_wheel_per_pin_and_fetch_the_chosen() -> None:
+    """Two present wheels of one pin: the better-ranked stays, the other goes; a wheel of no pin goes; index choices are fetched."""
+    known = {**_without(IDNA_WHL), NUMPY_OLD: "2" * 64, "wheels/six-1.0-py3-none-any.whl": "5" * 64}
+    choice = WheelChoice(IDNA, IDNA_WHL.split("/")[1], "https://files/idna.whl", "3" * 64, 100)
+    plan = plan_sync(_facts(known=known, wheel_choices=[choice]))
+    assert plan.phases["wheels"].keep == [NUMPY_WHL]
+    assert sorted(plan.phases["wheels"].remove) == sorted([NUMPY_OLD, "wheels/six-1.0-py3-none-any.whl"])
+    assert plan.phases["wheels"].fetch == [IDNA_WHL] and plan.wheel_choices == [choice]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"deb_inputs": {"builder": _deb_inputs(PRESET, "builder", BASE), "runtime": _deb_inputs(PRESET.model_copy(update={"platform": "linux/arm64"}), "runtime", BASE)}},
+        {"base_ids": {"builder": BASE, "runtime": "sha256:" + "cd" * 32}},
+        {"deb_complete": {"builder": True, "runtime": False}},
+        {"deb_inputs": {"builder": _deb_inputs(PRESET, "builder", BASE), "runtime": None}},
+    ],
+    ids=["other platform", "other base", "a deb not intact", "never resolved"],
+)
+def test_a_stage_whose_set_is_not_current_is_resolved_again_only_when_debs_run(change: dict[str, object]) -> None:
+    """Other packages or platform, another base, a broken .deb, no inputs.json: the runtime stage is resolved again; the builder kept."""
+    plan = plan_sync(_facts(**change))
+    assert plan.debs_todo == ["runtime"] and plan.phases["debs"].fetch[0].startswith("debs/runtime/ (apt in ")
+    assert "debs/builder/Packages" in plan.phases["debs"].keep
+    plan = plan_sync(_facts(only=("wheels", "sources", "images"), **change))
+    assert plan.debs_todo == [] and "debs/runtime/Packages" in plan.phases["debs"].keep

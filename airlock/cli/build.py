@@ -109,11 +109,12 @@ def _secrets(proj, names):  # type: ignore[no-untyped-def]
 
 def _lock_and_sync(proj, name: str) -> None:  # type: ignore[no-untyped-def]
     from airlock.lock import lock_presets
-    from airlock.sync import apply_sync, plan_sync
+    from airlock.sync import apply_sync, gather_sync, plan_sync
 
     p = load_preset(proj, name)
     lock_presets(proj, [name])
-    apply_sync(proj, p, plan_sync(proj, p))
+    with writer.hold(proj.artifacts(p.name), exclusive=True, doing="run inv build"):
+        apply_sync(proj, p, plan_sync(gather_sync(proj, p)))
 
 
 @task(

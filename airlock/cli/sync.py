@@ -24,7 +24,7 @@ from airlock.store import writer
 def sync(c, preset="", only=None, jobs=4, dry_run=False):  # type: ignore[no-untyped-def]
     """Download the preset's wheels, .debs, sources and base images into artifacts/<preset>/."""
     from airlock.errors import InputError
-    from airlock.sync import PHASES, apply_sync, plan_sync, render_summary
+    from airlock.sync import PHASES, apply_sync, gather_sync, plan_sync, render_summary
 
     if not preset:
         raise InputError("--preset is required (see: inv presets)")
@@ -34,7 +34,7 @@ def sync(c, preset="", only=None, jobs=4, dry_run=False):  # type: ignore[no-unt
     t0 = time.monotonic()
     # One writer: the store is held from the plan to the index, so nothing else reads it half-written.
     with writer.hold(proj.artifacts(p.name), exclusive=not dry_run, doing="run inv sync"):
-        plan = plan_sync(proj, p, phases, jobs=jobs)
+        plan = plan_sync(gather_sync(proj, p, phases, jobs=jobs))
         if dry_run:
             print(plan.render())
             return
