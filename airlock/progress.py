@@ -17,13 +17,9 @@ from types import TracebackType
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
+from airlock.render import mb, rate
 
-def mb(n: int) -> str:
-    return f"{n / 1e6:.1f} MB"
-
-
-def rate(n: int, seconds: float) -> str:
-    return f"{n / seconds / 1e6:.1f} MB/s" if n and seconds > 0 else "-"
+__all__ = ["Transfer", "mb", "rate"]
 
 
 class Transfer:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from airlock import docker, images
+from airlock import docker, images, render
 from airlock.debs import parse_packages
 from airlock.errors import IntegrityError
 from airlock.presets import Preset
@@ -47,7 +47,9 @@ class Report:
         return 100.0 * self.overhead / max(1, self.size)
 
     def render(self, top: int = 12) -> str:
-        mb = lambda n: f"{n / 1e6:9.1f} MB"  # noqa: E731
+        def mb(n: int) -> str:
+            return f"{render.mb(n):>12}"
+
         out = [
             f"image       {self.image}: {mb(self.size)}",
             f"base        {self.base_ref}: {mb(self.base_size)}",

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from airlock import __version__, debs, docker, fetch, images, lockfile, progress, wheels
+from airlock import __version__, debs, docker, fetch, images, lockfile, progress, render, wheels
 from airlock.errors import InputError, IntegrityError
 from airlock.fsutil import atomic_write_text, sha256_bytes, sha256_file
 from airlock.presets import Preset
@@ -474,8 +474,7 @@ def render_summary(results: dict[str, PhaseResult], total_seconds: float) -> str
         tot.reused += r.reused
         tot.downloaded += r.downloaded
     rows.append(("total", str(tot.files), progress.mb(tot.bytes), str(tot.reused), progress.mb(tot.downloaded), progress.rate(tot.downloaded, total_seconds), f"{total_seconds:.1f} s"))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))) for r in rows)
+    return render.table(rows, right=True)
 
 
 def _part_size(dest: Path) -> int:

@@ -50,6 +50,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from airlock.lock import LockStep, PipToolsEngine, UvEngine, build_lock, gather, plan_lock  # noqa: E402
+from airlock.render import mb  # noqa: E402
+from airlock.render import table as render_table  # noqa: E402
 from airlock.project import Project  # noqa: E402
 
 TORCH_PRESET = "ubuntu22.04-cuda12.1-torch2.3"
@@ -167,19 +169,17 @@ def bench_rows(project: Project | None = None, *, with_pip_tools: bool = False) 
 
 
 def _mb(n: int | None) -> str:
-    return "-" if n is None else f"{n / 1e6:.1f}"
+    return "-" if n is None else mb(n)
 
 
 def render(rows: list[Row], *, with_pip_tools: bool = False) -> str:
-    head = ("preset", "engine", "cache", "seconds", "target", "pins", "hashes", "net MB", "cache MB", "ok", "note")
+    head = ("preset", "engine", "cache", "seconds", "target", "pins", "hashes", "net", "cache", "ok", "note")
     table = [head]
     for r in rows:
         target = "-" if r.target_seconds is None else f"<= {r.target_seconds:g} s" + (f", <= {r.target_bytes / 1e6:g} MB" if r.target_bytes else "")
         ok = {None: "-", True: "yes", False: "NO"}[r.ok]
         table.append((r.preset, r.engine, r.cache, f"{r.seconds:.2f}", target, str(r.pins), str(r.hashes), _mb(r.net_bytes), _mb(r.cache_bytes), ok, r.note))
-    widths = [max(len(row[i]) for row in table) for i in range(len(head))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in table]
-    lines.append("")
+    lines = [render_table(table), ""]
     by = {(r.preset, r.engine.split()[0], r.cache): r for r in rows}
     for preset in (TORCH_PRESET, DEMO_PRESET):
         uv_c, uv_w = by.get((preset, "uv", "cold")), by.get((preset, "uv", "warm"))

@@ -29,6 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from airlock.render import table as render_table  # noqa: E402
 from airlock.store import manifest  # noqa: E402
 
 
@@ -139,9 +140,7 @@ def rows(size_gb: float = 1.0) -> list[tuple[str, str, str, str]]:
 
 
 def render(table: list[tuple[str, str, str, str]]) -> str:
-    head = ("metric", "value", "target", "")
-    w = [max(len(r[i]) for r in [head, *table]) for i in range(4)]
-    return "\n".join("  ".join(c.ljust(w[i]) for i, c in enumerate(r)).rstrip() for r in [head, *table])
+    return render_table([("metric", "value", "target", ""), *table])
 
 
 if __name__ == "__main__":

@@ -75,8 +75,10 @@ def build(c, preset="", target="", app_src="", tag="", base="", no_cache=False, 
         secret_env = _secrets(proj, plan.secrets)
         t0 = time.monotonic()
         res = b.apply_build(proj, p, plan, deps_files, app_files, no_cache=no_cache, secret_env=secret_env)
+    from airlock.render import mb
+
     took = ", ".join(f"{k} {v:.1f} s" for k, v in res.seconds.items())
-    print(f"built {res.tag} ({res.image_id[:19]}, {res.size / 1e6:.0f} MB) in {time.monotonic() - t0:.1f} s ({took}; deps {res.deps_action})")
+    print(f"built {res.tag} ({res.image_id[:19]}, {mb(res.size)}) in {time.monotonic() - t0:.1f} s ({took}; deps {res.deps_action})")
 
 
 def _preflight(proj, p, skip_verify: bool) -> None:  # type: ignore[no-untyped-def]

@@ -6,6 +6,7 @@ from invoke import task
 
 from airlock.cli._boundary import boundary, project
 from airlock.presets import dump_preset, load_all, load_preset
+from airlock.render import table
 
 
 @task(help={"show": "print one preset as resolved (after environment overrides) as JSON"})
@@ -29,9 +30,7 @@ def presets(c, show=""):  # type: ignore[no-untyped-def]
                 p.platform,
             )
         )
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    for r in rows:
-        print("  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip())
+    print(table(rows))
 
 
 TASKS = [presets]

@@ -22,6 +22,7 @@ def verify(c, preset=None, json=False, jobs=0):  # type: ignore[no-untyped-def]
     """Check artifacts/<preset>/: sizes, sha256, SHA256SUMS, lock coverage, staleness."""
     from airlock.errors import InputError, IntegrityError
     from airlock.presets import check_name
+    from airlock.render import mb
     from airlock.verify import render_json, stores, verify_store
 
     proj = project()
@@ -36,7 +37,7 @@ def verify(c, preset=None, json=False, jobs=0):  # type: ignore[no-untyped-def]
             for f in r.findings:
                 print(f"{r.preset}: {f}", file=sys.stderr)
             state = "ok" if r.ok else f"{len(r.findings)} problems"
-            print(f"{r.preset}: {r.files} files, {r.bytes / 1e6:.1f} MB: {state}")
+            print(f"{r.preset}: {r.files} files, {mb(r.bytes)}: {state}")
     bad = [r for r in reports if not r.ok]
     if bad:
         total = sum(len(r.findings) for r in bad)
