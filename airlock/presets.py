@@ -23,7 +23,7 @@ from pydantic import (
     model_validator,
 )
 
-from airlock import compat
+from airlock import compat, settings
 from airlock.errors import InputError, PresetError
 from airlock.fsutil import read_input_text
 from airlock.names import NAME_RULE, is_valid_name
@@ -341,13 +341,19 @@ def check_name(name: str) -> str:
 
 def load_preset(project: Project, name: str, env: Mapping[str, str] | None = None) -> Preset:
     """Load ``presets/<name>.json`` and apply the documented environment overrides."""
-    from airlock.settings import apply_env_overrides
-
     path = project.preset_path(check_name(name))
     if not path.exists():
         known = ", ".join(preset_names(project)) or "none"
         raise InputError(f"{path}: no such preset (known: {known})")
-    return apply_env_overrides(load_preset_file(path), path, env)
+    return apply_overrides(load_preset_file(path), path, settings.collect({}, env))
+
+
+def apply_overrides(preset: Preset, path: Path, overrides: Mapping[str, str]) -> Preset:
+    """``preset`` with ``overrides`` (:mod:`airlock.settings`: variable -> value) applied and validated like the file."""
+    if not overrides:
+        return preset
+    data = settings.override_data(preset.model_dump(mode="json"), path, overrides)
+    return parse_preset(data, f"{path} (with {', '.join(sorted(overrides))})")
 
 
 def preset_names(project: Project) -> list[str]:

@@ -20,6 +20,7 @@ Overrides are validated like the file itself (a bad value names the variable).
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -48,13 +49,10 @@ def collect(flags: Mapping[str, str | None], env: Mapping[str, str] | None = Non
     return out
 
 
-def apply_overrides(preset: Any, path: Path, overrides: Mapping[str, str]) -> Any:
-    """Return ``preset`` with ``overrides`` applied and re-validated."""
-    from airlock.presets import parse_preset
-
-    if not overrides:
-        return preset
-    data = preset.model_dump(mode="json")
+def override_data(data: dict[str, Any], path: Path, overrides: Mapping[str, str]) -> dict[str, Any]:
+    """A preset's JSON data with ``overrides`` applied (validation is the caller's:
+    :func:`airlock.presets.apply_overrides` parses the result like the file itself)."""
+    data = json.loads(json.dumps(data))  # a deep copy of plain JSON data
     # Specific variables win over the general AIRLOCK_BASE_IMAGE: apply it first.
     for var in sorted(overrides, key=lambda v: v != "AIRLOCK_BASE_IMAGE"):
         value = overrides[var]
@@ -67,11 +65,4 @@ def apply_overrides(preset: Any, path: Path, overrides: Mapping[str, str]) -> An
                 data["app"]["src"] = value
             else:
                 data[target[0]] = value
-    try:
-        return parse_preset(data, f"{path} (with {', '.join(sorted(overrides))})")
-    except PresetError:
-        raise
-
-
-def apply_env_overrides(preset: Any, path: Path, env: Mapping[str, str] | None) -> Any:
-    return apply_overrides(preset, path, collect({}, env))
+    return data

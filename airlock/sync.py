@@ -29,8 +29,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from airlock import __version__, debs, docker, fetch, images, lockfile, progress, render, wheels
-from airlock.errors import InputError, IntegrityError
+from airlock.errors import InputError
 from airlock.fsutil import atomic_write_text, sha256_bytes, sha256_file
+from airlock.lock.inputs import check_fresh
 from airlock.presets import Preset
 from airlock.project import Project
 from airlock.store import layout, manifest
@@ -163,7 +164,7 @@ def gather_sync(project: Project, preset: Preset, only: tuple[str, ...] = PHASES
         raise InputError(f"--only {','.join(bad)}: choose from {','.join(PHASES)}")
     store = project.artifacts(preset.name)
     lock = lockfile.read(project.lock_path(preset.name))
-    check_lock_fresh(project, preset, lock)
+    check_fresh(project, preset, lock)
     target = Target.for_preset(preset)
     listing = layout.walk(store)
     known = _intact(store, listing, jobs)
@@ -308,13 +309,6 @@ def _packages_complete(store: Path, stage: str, known: dict[str, str]) -> bool:
         if known.get(rel) != para.get("SHA256"):
             return False
     return True
-
-
-def check_lock_fresh(project: Project, preset: Preset, lock: lockfile.Lockfile) -> None:
-    from airlock.lock import input_digest
-
-    if lock.input_digest != input_digest(project, preset):
-        raise IntegrityError(f"{project.lock_path(preset.name)} is stale for {project.preset_path(preset.name)}; run: inv lock --preset {preset.name}")
 
 
 # ---------------------------------------------------------------------- apply

@@ -32,8 +32,9 @@ from typing import TYPE_CHECKING
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
 from airlock import lockfile
-from airlock.errors import InputError
+from airlock.errors import InputError, IntegrityError
 from airlock.fsutil import read_input_text, sha256_file
+from airlock.lock.inputs import check_fresh
 from airlock.project import Project
 from airlock.store import layout, manifest, writer
 from airlock.target import Target
@@ -153,9 +154,9 @@ def _verify(project: Project, preset: "Preset", store: Path, jobs: int) -> Repor
     rep.findings += coverage(lock, target, {rel: e.sha256 for rel, e in listed.items() if layout.folder_of(rel) == layout.WHEELS})
 
     # staleness
-    from airlock.lock import input_digest
-
-    if lock.input_digest != input_digest(project, preset):
+    try:
+        check_fresh(project, preset, lock)
+    except IntegrityError:
         rep.findings.append(Finding("stale-lock", f"locks/{name}.txt", f"older than presets/{name}.json; run: inv lock --preset {name}"))
     if man.lock_digest != lock.input_digest or man.lock_sha256 != sha256_file(lock_path):
         rep.findings.append(Finding("stale-artifacts", "manifest.json", f"synced from another lock than locks/{name}.txt; run: inv sync --preset {name}"))

@@ -14,13 +14,13 @@ from airlock.lock import (
     LockFailed,
     PipToolsEngine,
     UvEngine,
-    _isolated_env,
     apply_lock,
     gather,
     lock_inputs,
     plan_lock,
     summarize_failure,
 )
+from airlock.lock.engines import _isolated_env
 from airlock.lockfile import parse
 from airlock.presets import load_preset
 from airlock.project import Project

@@ -10,8 +10,8 @@ from invoke import task
 
 from airlock.cli._boundary import boundary, project
 from airlock.errors import IntegrityError, InputError
-from airlock.presets import load_preset
-from airlock.settings import apply_overrides, collect
+from airlock.presets import apply_overrides, load_preset
+from airlock.settings import collect
 from airlock.store import writer
 
 
@@ -82,10 +82,10 @@ def build(c, preset="", target="", app_src="", tag="", base="", no_cache=False, 
 
 
 def _preflight(proj, p, skip_verify: bool) -> None:  # type: ignore[no-untyped-def]
+    from airlock.lock import check_fresh
     from airlock.lockfile import read
-    from airlock.sync import check_lock_fresh
 
-    check_lock_fresh(proj, p, read(proj.lock_path(p.name)))
+    check_fresh(proj, p, read(proj.lock_path(p.name)))
     if skip_verify:
         return
     from airlock.verify import verify_store
