@@ -12,14 +12,19 @@ Two docker builds, both ``--network=none`` with BuildKit:
 
 Each build gets its own small context under ``.airlock/build/<preset>/`` holding only
 what that build reads (hard links to the preset's artifacts; never another preset's
-artifacts, ``.env`` or ``.git``).
+artifacts, ``.env`` or ``.git``). What of the application tree enters the app context is
+decided by one function, :func:`app_excluded` (fixed exclusions, then the tree's
+``.dockerignore``).
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
+import posixpath
+import re
 import shlex
 import shutil
 import subprocess
@@ -40,8 +45,15 @@ from airlock.runner import run
 
 TARGETS = ("runtime", "dev")
 DEPS_MARKER = "# --------------------------------------------------------------------- app-build"
-#: never copied from an application source tree into a context
-APP_EXCLUDES = {".git", ".env", ".hg", ".svn", "__pycache__", ".venv", ".mypy_cache", ".pytest_cache"}
+#: never copied from an application source tree into a context, at any depth (no ignore rule brings them back)
+APP_EXCLUDES = frozenset({
+    ".git", ".hg", ".svn", ".venv", ".tox", ".nox",
+    "__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".hypothesis",
+})
+#: the ignore file honoured at the root of an application source tree, with Docker's semantics
+APP_IGNORE_FILE = ".dockerignore"
+#: the project's own folders: never in an app context, even when the app tree holds the project (``--app-src .``)
+PROJECT_OWN = ("artifacts", ".airlock", ".venv", ".git")
 
 
 @dataclass(frozen=True)
@@ -247,21 +259,171 @@ def _materialize(dest: Path, files: Mapping[str, Path | bytes]) -> dict[str, int
     return sizes
 
 
-def app_files(app_src: Path) -> dict[str, Path]:
+@dataclass(frozen=True)
+class IgnoreRule:
+    """One line of an ignore file: ``pattern`` cleaned as Docker does, ``negate`` for ``!``."""
+
+    pattern: str
+    negate: bool
+    regex: re.Pattern[str]
+
+
+def _ignore_regex(pattern: str) -> re.Pattern[str]:
+    """Docker's (moby patternmatcher) translation: ``*`` and ``?`` stay within one path
+    part, ``**`` spans any number of parts (none included), ``[...]`` is a class (``[!...]``
+    or ``[^...]`` negated), ``\\`` quotes the next character."""
+    out: list[str] = []
+    i, n = 0, len(pattern)
+    while i < n:
+        c = pattern[i]
+        if pattern.startswith("**", i):
+            i += 2
+            if i < n and pattern[i] == "/":
+                i += 1
+            out.append(".*" if i == n else "(?:.*/)?")
+            continue
+        if c == "*":
+            out.append("[^/]*")
+        elif c == "?":
+            out.append("[^/]")
+        elif c == "\\" and i + 1 < n:
+            i += 1
+            out.append(re.escape(pattern[i]))
+        elif c == "[" and (end := pattern.find("]", i + 2)) != -1:
+            body = pattern[i + 1 : end]
+            neg = body[:1] in ("!", "^")
+            body = body[1:] if neg else body
+            out.append("(?!/)[" + ("^" if neg else "") + "".join(ch if ch == "-" else re.escape(ch) for ch in body) + "]")
+            i = end
+        else:
+            out.append(re.escape(c))
+        i += 1
+    return re.compile("".join(out), re.S)
+
+
+def parse_ignore(text: str, where: str = APP_IGNORE_FILE) -> tuple[IgnoreRule, ...]:
+    """The rules of a ``.dockerignore``: ``#`` comments and blank lines skipped, ``!`` negates,
+    each pattern cleaned (``./a//b/`` is ``a/b``) and rooted at the tree (a leading ``/`` changes nothing).
+    A pattern that cannot compile is an InputError naming ``where`` and the line."""
+    rules: list[IgnoreRule] = []
+    for n, line in enumerate(text.lstrip("\ufeff").splitlines(), 1):
+        if line.startswith("#"):
+            continue
+        pat = line.strip()
+        negate = pat.startswith("!")
+        if negate:
+            pat = pat[1:].strip()
+        pat = posixpath.normpath(pat).lstrip("/") if pat else ""
+        if pat in ("", "."):
+            continue
+        try:
+            regex = _ignore_regex(pat)
+        except re.error as exc:
+            raise InputError(f"{where}: line {n}: bad pattern {pat!r} ({exc})") from None
+        rules.append(IgnoreRule(pat, negate, regex))
+    return tuple(rules)
+
+
+def ignore_excludes(rules: tuple[IgnoreRule, ...], rel: str) -> bool:
+    """Whether ``rules`` leave out ``rel`` (a ``/``-separated path in the tree), as Docker decides:
+    a rule matches the path or any folder above it, and the last matching rule wins
+    (``!`` brings a path back, even one inside a left-out folder)."""
+    parts = rel.split("/")
+    candidates = ["/".join(parts[: k + 1]) for k in range(len(parts))]
+    excluded = False
+    for rule in rules:
+        if any(rule.regex.fullmatch(c) for c in candidates):
+            excluded = not rule.negate
+    return excluded
+
+
+def _never_in_context(rel: str, project_paths: frozenset[str]) -> bool:
+    """The fixed exclusions: VCS, venvs and caches, ``.env*``/``*.env`` (secrets), ``*.pyc``,
+    and the project's own folders (``artifacts/``, ``.airlock/``, ...) where the tree holds them."""
+    parts = rel.split("/")
+    for k, part in enumerate(parts):
+        if part in APP_EXCLUDES or part.startswith(".env") or part.endswith(".env"):
+            return True
+        if "/".join(parts[: k + 1]) in project_paths:
+            return True
+    return rel.endswith(".pyc")
+
+
+def app_excluded(rel: str, rules: tuple[IgnoreRule, ...] = (), project_paths: frozenset[str] = frozenset()) -> bool:
+    """Whether ``rel`` (a path in the application tree) stays out of the app context.
+
+    The one decision: the fixed exclusions first (no ignore rule brings them back), then the
+    tree's ``.dockerignore`` rules. The copy into ``.airlock/build/<preset>/app`` and the
+    plan's context listing both take :func:`app_files`, which asks only this.
+    """
+    return _never_in_context(rel, project_paths) or ignore_excludes(rules, rel)
+
+
+def _project_paths(app_src: Path, project: Project | None) -> frozenset[str]:
+    """The project's own folders inside ``app_src`` (``--app-src .``), relative to it."""
+    if project is None:
+        return frozenset()
+    out: set[str] = set()
+    for name in PROJECT_OWN:
+        own = Path(os.path.realpath(project.root / name))
+        if app_src == own or own in app_src.parents:
+            raise InputError(
+                f"app source {app_src}: inside the project's {name}/; "
+                "point app.src, AIRLOCK_APP_SRC or --app-src at the application's own tree"
+            )
+        if app_src in own.parents:
+            out.add(own.relative_to(app_src).as_posix())
+    return frozenset(out)
+
+
+def _real_dir(path: Path) -> Path:
+    """``path`` resolved; a symlink loop (or a path that cannot be resolved) is one InputError naming it."""
+    try:
+        return path.resolve()
+    except (RuntimeError, OSError) as exc:  # a loop: RuntimeError before Python 3.13, OSError(ELOOP) after
+        why = "symlink loop" if isinstance(exc, RuntimeError) or exc.errno == errno.ELOOP else f"cannot resolve ({exc.strerror})"
+        raise InputError(f"app source {path}: {why}; point app.src, AIRLOCK_APP_SRC or --app-src at a real directory") from None
+
+
+def app_files(app_src: Path, project: Project | None = None) -> dict[str, Path]:
+    """The application's files for the app context (``app/<path>`` -> file); see :func:`app_excluded`.
+
+    Symbolic links inside the tree are not followed and not copied.
+    """
+    app_src = _real_dir(app_src)
     if not app_src.is_dir():
         raise InputError(f"app source {app_src}: not a directory (set app.src in the preset, AIRLOCK_APP_SRC or --app-src)")
+    ignore_file = app_src / APP_IGNORE_FILE
+    try:
+        text = ignore_file.read_text() if ignore_file.is_file() else ""
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{ignore_file}: cannot read ({exc})") from None
+    rules = parse_ignore(text, str(ignore_file))
+    project_paths = _project_paths(app_src, project)
+    # A left-out folder is skipped whole unless a '!' rule might bring back something inside it.
+    prune_ignored = not any(r.negate for r in rules)
+
+    def unreadable(exc: OSError) -> None:
+        raise InputError(
+            f"app source {exc.filename}: cannot read ({exc.strerror}); fix its permissions or list it in {APP_IGNORE_FILE}"
+        )
+
     out: dict[str, Path] = {}
-    for dirpath, dirnames, filenames in os.walk(app_src):
-        dirnames[:] = sorted(d for d in dirnames if d not in APP_EXCLUDES)
+    for dirpath, dirnames, filenames in os.walk(app_src, onerror=unreadable):
+        here = Path(dirpath)
+        prefix = "" if here == app_src else here.relative_to(app_src).as_posix() + "/"
+        dirnames[:] = sorted(
+            d for d in dirnames
+            if not _never_in_context(prefix + d, project_paths) and not (prune_ignored and ignore_excludes(rules, prefix + d))
+        )
         for fn in sorted(filenames):
-            if fn in APP_EXCLUDES or fn.endswith(".pyc"):
+            rel = prefix + fn
+            p = here / fn
+            if app_excluded(rel, rules, project_paths) or p.is_symlink() or not p.is_file():
                 continue
-            p = Path(dirpath) / fn
-            if p.is_symlink() or not p.is_file():
-                continue
-            out["app/" + p.relative_to(app_src).as_posix()] = p
+            out["app/" + rel] = p
     if not out:
-        raise InputError(f"app source {app_src}: empty")
+        raise InputError(f"app source {app_src}: empty (after leaving out {APP_IGNORE_FILE}'s patterns and .env, .git, caches)")
     return out
 
 
@@ -274,7 +436,7 @@ def resolve_app_src(project: Project, preset: Preset, app_src_flag: str) -> Path
         raise InputError(f"{project.preset_path(preset.name)}: app: the preset has no app section to build")
     raw = app_src_flag or preset.app.src
     path = Path(raw)
-    return (path if path.is_absolute() else project.root / path).resolve()
+    return _real_dir(path if path.is_absolute() else project.root / path)
 
 
 def plan_build(
@@ -293,9 +455,11 @@ def plan_build(
         raise InputError(f"--target {target!r}: choose one of {', '.join(TARGETS)}")
     from airlock.store import manifest as _manifest
 
+    # The app tree is the user's input: check it (loops, .dockerignore) before the store.
+    src = resolve_app_src(project, preset, app_src)
+    app_tree = app_files(src, project)
     man = _manifest.read_manifest(project.artifacts(preset.name))
     store_sha = {e.path: e.sha256 for e in man.entries}
-    src = resolve_app_src(project, preset, app_src)
 
     bases = {stage: images.base_image(preset, stage) for stage in images.STAGES}
     base_ids: dict[str, str] = {}
@@ -332,7 +496,7 @@ def plan_build(
     app_ctx: dict[str, Path | bytes] = {"Dockerfile": dockerfile}
     app_ctx.update(_scripts(project))
     app_ctx.update(_app_config(preset))
-    app_ctx.update(app_files(src))
+    app_ctx.update(app_tree)
 
     lock_digest = ""
     lock_text = project.lock_path(preset.name).read_text()

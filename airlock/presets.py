@@ -230,6 +230,18 @@ class Requirements(_Model):
     file: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._-]+\.in$")
 
 
+def _check_secret_name(value: str) -> str:
+    from airlock.secrets import is_secret_name, name_problem
+
+    if not is_secret_name(value):
+        raise ValueError(name_problem(value))
+    return value
+
+
+#: a name in ``app.secrets``: docker/build-app sources the secrets as shell, so a shell identifier
+SecretName = Annotated[str, AfterValidator(_check_secret_name)]
+
+
 class App(_Model):
     """How the application is built: a source tree the user prepared (never cloned)."""
 
@@ -237,7 +249,7 @@ class App(_Model):
     build: tuple[str, ...] = Field(min_length=1)
     entrypoint: tuple[str, ...] = Field(min_length=1)
     smoke: tuple[str, ...] = ()
-    secrets: tuple[str, ...] = Field(default=(), description="names of .env variables the build step may read as BuildKit secrets")
+    secrets: tuple[SecretName, ...] = Field(default=(), description="names of .env variables the build step may read as BuildKit secrets")
 
 
 class Preset(_Model):

@@ -1,17 +1,19 @@
-"""Secrets: which names look secret, build args refused, .env read without touching os.environ."""
+"""Secrets: which names look secret, names are shell identifiers, build args refused, .env read without touching os.environ."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
 
 import pytest
 
-from airlock.errors import InputError
+from airlock.errors import InputError, PresetError
+from airlock.presets import load_preset_file
 from airlock.project import Project
-from airlock.secrets import check_build_args, load_env, looks_secret
-from tests.conftest import REPO
+from airlock.secrets import check_build_args, is_secret_name, load_env, looks_secret
+from tests.conftest import DEMO, REPO
 
 
 @pytest.mark.parametrize(
@@ -76,3 +78,49 @@ def test_env_template_lists_every_variable_airlock_reads() -> None:
 def test_env_is_ignored_by_git() -> None:
     """.env is in .gitignore."""
     assert "/.env" in (REPO / ".gitignore").read_text().split()
+
+
+@pytest.mark.parametrize(
+    ("name", "ok"),
+    [
+        ("GITHUB_TOKEN", True),
+        ("_private", True),
+        ("a1", True),
+        ("MY-TOKEN", False),
+        ("1TOKEN", False),
+        ("A B", False),
+        ("$(id)", False),
+        ("X;rm", False),
+        ("T\n", False),
+        ("", False),
+        ("TOKÉN", False),
+    ],
+)
+def test_secret_names_are_shell_identifiers(name: str, ok: bool) -> None:
+    """A secret's name is [A-Za-z_][A-Za-z0-9_]*: docker/build-app sources the secrets as shell."""
+    assert is_secret_name(name) is ok
+
+
+@pytest.mark.parametrize("bad", ["MY-TOKEN", "1X", "A B", "$(touch /tmp/x)"])
+def test_bad_secret_name_fails_at_preset_load_naming_the_field(tmp_path: Path, bad: str) -> None:
+    """A preset whose app.secrets holds a non-identifier fails when it loads: file, app.secrets[i] and the name, exit 2."""
+    data = json.loads((REPO / "presets" / f"{DEMO}.json").read_text())
+    data["app"]["secrets"] = ["GITHUB_TOKEN", bad]
+    path = tmp_path / f"{DEMO}.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(PresetError) as exc:
+        load_preset_file(path)
+    assert exc.value.field == "app.secrets[1]"
+    assert str(exc.value).startswith(f"{path}: app.secrets[1]: {bad!r} is not a shell variable name")
+    assert exc.value.exit_code == 2
+
+
+def test_bad_name_in_env_names_the_file_and_line(tmp_path: Path) -> None:
+    """A .env name that is not a shell identifier is an InputError naming .env, the line and the name."""
+    (tmp_path / "presets").mkdir()
+    (tmp_path / ".env").write_text("# c\nGITHUB_TOKEN=a\nexport OK_2=b\nMY-TOKEN=c\n")
+    with pytest.raises(InputError, match=r"\.env: line 4: 'MY-TOKEN' is not a shell variable name") as exc:
+        load_env(Project(tmp_path))
+    assert exc.value.exit_code == 2
+    (tmp_path / ".env").write_text("GITHUB_TOKEN=a\nexport OK_2=b\n")
+    assert load_env(Project(tmp_path)) == {"GITHUB_TOKEN": "a", "OK_2": "b"}

@@ -57,3 +57,32 @@ def test_secret_looking_build_arg_is_refused(tmp_path: Path) -> None:
     proc = inv(proj, "build", "--preset", DEMO, "--build-arg", "GITHUB_TOKEN=x", "--dry-run")
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "GITHUB_TOKEN" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_env_files_in_the_app_tree_never_reach_the_dev_image(built_demo: str, tmp_path: Path) -> None:
+    """.env.production and secrets.env in the app tree are absent from the app-build step and from /src/app of the dev image; .dockerignore is honoured."""
+    proj = clone_project(tmp_path / "p", artifacts_of=(DEMO,))
+    app = tmp_path / "app-with-env-files"
+    (app / "tests").mkdir(parents=True)
+    (app / ".env.production").write_text(f"DB_PASSWORD={TOKEN}\n")
+    (app / "secrets.env").write_text(f"API_KEY={TOKEN}\n")
+    (app / ".dockerignore").write_text("tests\n")
+    (app / "tests" / "t.py").write_text("x = 1\n")
+    (app / "build.sh").write_text(
+        "set -eu\n"
+        "test ! -e .env.production && test ! -e secrets.env && test ! -e tests\n"
+        'mkdir -p "$PREFIX/bin"\n'
+        "printf '#!/bin/sh\\necho ok\\n' > \"$PREFIX/bin/xaiva-media\"; chmod +x \"$PREFIX/bin/xaiva-media\"\n"
+    )
+    preset_path = proj / "presets" / f"{DEMO}.json"
+    data = json.loads(preset_path.read_text())
+    data["app"]["src"] = str(app)
+    data["app"]["smoke"] = []
+    preset_path.write_text(json.dumps(data, indent=2))
+    tag = "airlock-test/env-files:dev"
+    ok(inv(proj, "build", "--preset", DEMO, "--target", "dev", "--tag", tag), "dev build of a tree with .env files")
+    try:
+        listing = docker_out("run", "--rm", "--network=none", "--entrypoint", "/bin/sh", tag, "-c", "cd /src/app && find . | sort")
+        assert listing.split() == [".", "./.dockerignore", "./build.sh"]
+    finally:
+        subprocess.run(["docker", "image", "rm", "-f", tag], capture_output=True)
