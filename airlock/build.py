@@ -35,12 +35,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from airlock import __version__, docker, images
+from airlock import __version__, compat, docker, images, lockfile
 from airlock.debs import stage_packages
 from airlock.errors import InputError, IntegrityError
 from airlock.fsutil import sha256_bytes
 from airlock.presets import Preset
 from airlock.project import Project
+from airlock.render import mb
 from airlock.runner import run
 
 TARGETS = ("runtime", "dev")
@@ -79,9 +80,9 @@ class BuildPlan:
             f"deps hash   {self.deps_hash[:16]} ({self.deps_action}: {self.deps_tags['builder']}, {self.deps_tags['runtime']})",
             f"bases       builder={self.base_refs['builder']} runtime={self.base_refs['runtime']}",
             f"app source  {self.app_src}",
-            f"context     deps {_human(sum(self.deps_context.values()))} in {len(self.deps_context)} files"
+            f"context     deps {mb(sum(self.deps_context.values()))} in {len(self.deps_context)} files"
             f"{' (not sent: deps reused)' if self.deps_action == 'reuse' else ''}; "
-            f"app {_human(sum(self.app_context.values()))} in {len(self.app_context)} files",
+            f"app {mb(sum(self.app_context.values()))} in {len(self.app_context)} files",
             f"secrets     {', '.join(self.secrets) or 'none'}",
         ]
         return "\n".join(lines)
@@ -100,14 +101,6 @@ def decide_deps(tags_exist: bool, no_cache: bool) -> str:
     ==========  ========  =======
     """
     return "reuse" if tags_exist and not no_cache else "build"
-
-
-def _human(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} GB"
 
 
 # ----------------------------------------------------------------- contexts
@@ -177,22 +170,23 @@ def _deps_dockerfile(text: str) -> str:
 
 def artifact_files(project: Project, preset: Preset) -> dict[str, Path]:
     """The store files the deps build reads (context path -> store path)."""
+    from airlock.store import layout
+
     store = project.artifacts(preset.name)
+    listing = layout.walk(store)  # regular files only: no symlink followed, no *.part, no strays
     out: dict[str, Path] = {}
-    for sub in ("wheels", "debs/builder", "debs/runtime"):
-        d = store / sub
-        if d.is_dir():
-            for p in sorted(d.iterdir()):
-                if p.is_file() and not p.name.endswith(".part"):
-                    out[f"{sub}/{p.name}"] = p
-        else:
+    for sub in (layout.WHEELS, *(layout.deb_dir(s) for s in images.STAGES)):
+        files = sorted(rel for rel in listing.files if rel.rsplit("/", 1)[0] == sub)
+        for rel in files:
+            out[rel] = listing.files[rel]
+        if not files:
             out[f"{sub}/.keep"] = Path(os.devnull)  # an empty folder in the context
     # Source archives go to sources/<part>/ (ffmpeg, opencv with its contrib, tensorrt):
     # each compile step mounts only its own, so a new OpenCV does not rebuild FFmpeg.
     for part in SOURCE_PARTS:
         out[f"sources/{part}/.keep"] = Path(os.devnull)
-    for field, src in preset.named_sources:
-        out[f"sources/{field.split('.', 1)[0]}/{src.filename}"] = store / "sources" / src.filename
+    for fld, src in preset.named_sources:
+        out[f"sources/{fld.split('.', 1)[0]}/{src.filename}"] = store / layout.source(src.filename)
     return out
 
 
@@ -439,27 +433,50 @@ def resolve_app_src(project: Project, preset: Preset, app_src_flag: str) -> Path
     return _real_dir(path if path.is_absolute() else project.root / path)
 
 
-def plan_build(
+@dataclass(frozen=True)
+class BuildFacts:
+    """Everything :func:`plan_build` decides on, gathered in one I/O step by :func:`gather_build`."""
+
+    preset: Preset
+    target: str
+    tag: str
+    app_src: Path
+    #: the deps context (Dockerfile, lock, scripts, config, the store's files) and the app context
+    deps_files: dict[str, Path | bytes]
+    app_files: dict[str, Path | bytes]
+    #: context path -> size in bytes, for both contexts
+    sizes: dict[str, int]
+    #: the store's files the deps context needs (store paths), and the store's index (path -> sha256)
+    needed: tuple[str, ...]
+    store_sha: dict[str, str]
+    #: stage -> base image ref
+    base_refs: dict[str, str]
+    deps_hash: str
+    #: both deps tags exist in the engine
+    deps_exist: bool
+    lock_digest: str
+
+
+def gather_build(
     project: Project,
     preset: Preset,
     *,
     target: str,
     tag: str = "",
     app_src: str = "",
-    no_cache: bool = False,
-    build_args: Mapping[str, str] | None = None,
     query_engine: bool = True,
-) -> tuple[BuildPlan, dict[str, Path | bytes], dict[str, Path | bytes]]:
-    """Work out the build without building: tags, the deps decision, both contexts."""
+) -> BuildFacts:
+    """All the I/O a build decision needs: the app tree, the store's index, base ids, the deps hash, the engine's tags."""
     if target not in TARGETS:
         raise InputError(f"--target {target!r}: choose one of {', '.join(TARGETS)}")
-    from airlock.store import manifest as _manifest
+    from airlock.images import image_id_from_tar
+    from airlock.store import layout, manifest
 
     # The app tree is the user's input: check it (loops, .dockerignore) before the store.
     src = resolve_app_src(project, preset, app_src)
     app_tree = app_files(src, project)
-    man = _manifest.read_manifest(project.artifacts(preset.name))
-    store_sha = {e.path: e.sha256 for e in man.entries}
+    store = project.artifacts(preset.name)
+    store_sha = {e.path: e.sha256 for e in manifest.read_manifest(store).entries}
 
     bases = {stage: images.base_image(preset, stage) for stage in images.STAGES}
     base_ids: dict[str, str] = {}
@@ -467,10 +484,8 @@ def plan_build(
         got = docker.image_id(img.ref) if query_engine else None
         if got is None:
             # Not loaded yet: the id recorded in the saved tarball is the id it will have once loaded.
-            from airlock.images import image_id_from_tar
-
-            tar = project.artifacts(preset.name) / "images" / img.tar_name
-            got = image_id_from_tar(tar) or "tar:" + store_sha.get(f"images/{img.tar_name}", "missing")
+            rel = layout.image(img.tar_name)
+            got = image_id_from_tar(store / rel) or "tar:" + store_sha.get(rel, "missing")
         base_ids[stage] = got
 
     dockerfile = project.dockerfile.read_bytes()
@@ -479,63 +494,84 @@ def plan_build(
     deps_files.update(_config_files(project, preset))
     artifacts = artifact_files(project, preset)
     deps_files.update(artifacts)
-    store = project.artifacts(preset.name)
-    in_store = [p.relative_to(store).as_posix() for p in artifacts.values() if p != Path(os.devnull)]
-    missing = [rel for rel in in_store if rel not in store_sha]
-    if missing:
-        raise IntegrityError(f"artifacts/{preset.name}: {missing[0]} is not in manifest.json; run: inv sync --preset {preset.name}")
-
-    dhash = deps_hash(project, preset, {k: v for k, v in store_sha.items() if not k.startswith("images/")}, base_ids)
-    deps_tags = {
-        "builder": f"airlock/{preset.name}:deps-{dhash[:16]}-builder",
-        "runtime": f"airlock/{preset.name}:deps-{dhash[:16]}-runtime",
-    }
-    exist = query_engine and all(docker.image_exists(t) for t in deps_tags.values())
-    action = decide_deps(exist, no_cache)
+    needed = tuple(p.relative_to(store).as_posix() for p in artifacts.values() if p != Path(os.devnull))
+    dhash = deps_hash(project, preset, {k: v for k, v in store_sha.items() if layout.folder_of(k) != layout.IMAGES}, base_ids)
+    exist = query_engine and all(docker.image_exists(t) for t in _deps_tags(preset, dhash).values())
 
     app_ctx: dict[str, Path | bytes] = {"Dockerfile": dockerfile}
     app_ctx.update(_scripts(project))
     app_ctx.update(_app_config(preset))
     app_ctx.update(app_tree)
 
-    lock_digest = ""
-    lock_text = project.lock_path(preset.name).read_text()
-    for line in lock_text.splitlines():
-        if line.startswith("# airlock-input-digest:"):
-            lock_digest = line.split(":", 1)[1].strip()
+    def size(v: Path | bytes) -> int:
+        return len(v) if isinstance(v, bytes) else (0 if v == Path(os.devnull) else v.stat().st_size)
+
+    return BuildFacts(
+        preset=preset, target=target, tag=tag or f"airlock/{preset.name}:{target}", app_src=src,
+        deps_files=deps_files, app_files=app_ctx,
+        sizes={**{f"deps:{k}": size(v) for k, v in deps_files.items()}, **{f"app:{k}": size(v) for k, v in app_ctx.items()}},
+        needed=needed, store_sha=store_sha, base_refs={s: b.ref for s, b in bases.items()},
+        deps_hash=dhash, deps_exist=exist, lock_digest=lockfile.read(project.lock_path(preset.name)).input_digest,
+    )
+
+
+def _deps_tags(preset: Preset, dhash: str) -> dict[str, str]:
+    return {stage: f"airlock/{preset.name}:deps-{dhash[:16]}-{stage}" for stage in images.STAGES}
+
+
+def plan_build(facts: BuildFacts, *, no_cache: bool = False, build_args: Mapping[str, str] | None = None) -> BuildPlan:
+    """The build, decided from ``facts`` alone (pure: no I/O).
+
+    =============================================  ==========================================
+    facts                                          decision
+    =============================================  ==========================================
+    a file the deps context needs is not indexed   IntegrityError naming it (run inv sync)
+    both deps tags exist, no ``--no-cache``        reuse the deps images (:func:`decide_deps`)
+    otherwise                                      build the deps images
+    target                                         tag ``airlock/<preset>:<target>`` unless given;
+                                                   the image's base label: the runtime base for
+                                                   ``runtime``, the builder for ``dev``
+    the preset's CUDA                              ``io.airlock.cuda.min-driver`` label (the
+                                                   driver the GPU probe checks against)
+    =============================================  ==========================================
+    """
+    preset = facts.preset
+    missing = [rel for rel in facts.needed if rel not in facts.store_sha]
+    if missing:
+        raise IntegrityError(f"artifacts/{preset.name}: {missing[0]} is not in manifest.json; run: inv sync --preset {preset.name}")
     labels = {
-        "org.opencontainers.image.title": f"{preset.name} ({target})",
+        "org.opencontainers.image.title": f"{preset.name} ({facts.target})",
         "org.opencontainers.image.description": preset.description or f"airlock preset {preset.name}",
         "org.opencontainers.image.version": __version__,
         "org.opencontainers.image.vendor": "airlock",
-        "org.opencontainers.image.base.name": bases["runtime" if target == "runtime" else "builder"].ref,
+        "org.opencontainers.image.base.name": facts.base_refs["runtime" if facts.target == "runtime" else "builder"],
         "io.airlock.preset": preset.name,
-        "io.airlock.target": target,
-        "io.airlock.lock-digest": lock_digest,
-        "io.airlock.deps-hash": dhash,
+        "io.airlock.target": facts.target,
+        "io.airlock.lock-digest": facts.lock_digest,
+        "io.airlock.deps-hash": facts.deps_hash,
         "io.airlock.python": preset.python.version,
         "io.airlock.torch": preset.torch.torch if preset.torch else "none",
         "io.airlock.cuda": preset.cuda.version if preset.cuda else "none",
+        "io.airlock.cuda.min-driver": compat.min_driver(preset.cuda.version if preset.cuda else None) or "none",
         "io.airlock.tensorrt": preset.tensorrt.version if preset.tensorrt else "none",
         "io.airlock.ffmpeg": preset.ffmpeg.version if preset.ffmpeg else "none",
         "io.airlock.opencv": preset.opencv.version if preset.opencv else "none",
     }
-    plan = BuildPlan(
+    return BuildPlan(
         preset=preset.name,
-        target=target,
-        tag=tag or f"airlock/{preset.name}:{target}",
-        deps_hash=dhash,
-        deps_tags=deps_tags,
-        deps_action=action,
-        base_refs={s: b.ref for s, b in bases.items()},
-        app_src=src,
+        target=facts.target,
+        tag=facts.tag,
+        deps_hash=facts.deps_hash,
+        deps_tags=_deps_tags(preset, facts.deps_hash),
+        deps_action=decide_deps(facts.deps_exist, no_cache),
+        base_refs=dict(facts.base_refs),
+        app_src=facts.app_src,
         labels=labels,
         build_args=dict(build_args or {}),
         secrets=tuple(preset.app.secrets) if preset.app else (),
-        deps_context={k: (len(v) if isinstance(v, bytes) else (0 if v == Path(os.devnull) else v.stat().st_size)) for k, v in deps_files.items()},
-        app_context={k: (len(v) if isinstance(v, bytes) else v.stat().st_size) for k, v in app_ctx.items()},
+        deps_context={k.removeprefix("deps:"): v for k, v in facts.sizes.items() if k.startswith("deps:")},
+        app_context={k.removeprefix("app:"): v for k, v in facts.sizes.items() if k.startswith("app:")},
     )
-    return plan, deps_files, app_ctx
 
 
 # -------------------------------------------------------------------- apply
@@ -581,7 +617,7 @@ def apply_build(
         for stage in images.STAGES:
             images.ensure_loaded(images.base_image(preset, stage), project.artifacts(preset.name) / "images")
         sizes = _materialize(root / "deps", deps_files)
-        say(f"deps context {_human(sum(sizes.values()))} in {len(sizes)} files ({root / 'deps'})")
+        say(f"deps context {mb(sum(sizes.values()))} in {len(sizes)} files ({root / 'deps'})")
         deps_labels = {k: v for k, v in plan.labels.items() if k.startswith("io.airlock.") and k != "io.airlock.target"}
         for stage, target in (("builder", "builder"), ("runtime", "runtime-deps")):
             argv = builder.build_argv() + common + [
@@ -600,7 +636,7 @@ def apply_build(
 
     t0 = time.monotonic()
     sizes = _materialize(root / "app", app_files_)
-    say(f"app context {_human(sum(sizes.values()))} in {len(sizes)} files ({root / 'app'})")
+    say(f"app context {mb(sum(sizes.values()))} in {len(sizes)} files ({root / 'app'})")
     argv = builder.build_argv() + common + [
         "--build-arg", f"DEPS_BUILDER={plan.deps_tags['builder']}",
         "--build-arg", f"DEPS_RUNTIME={plan.deps_tags['runtime']}",

@@ -11,7 +11,7 @@ payload + 3 %, and >= 30 % smaller than the naive single-stage build in
 bench/naive.Dockerfile.
 
 The naive image is built from the very inputs `inv build` uses (its deps context, as
-:func:`airlock.build.plan_build` lists it, plus the app tree and build command), so it
+:func:`airlock.build.gather_build` lists it, plus the app tree and build command), so it
 compiles the same FFmpeg (OpenCV, TensorRT) from the same archives with the same flags;
 both images must answer ``ffmpeg -version`` with the same first line, or the comparison
 is refused.
@@ -127,9 +127,9 @@ def build_naive(preset: str) -> tuple[str, float]:
 
     project = Project(ROOT)
     p = load_preset(project, preset)
-    plan, deps_files, app_ctx = b.plan_build(project, p, target="runtime", query_engine=False)
-    files = dict(deps_files)
-    files.update({k: v for k, v in app_ctx.items() if k.startswith("app/") or k == "config/app-build.txt"})
+    facts = b.gather_build(project, p, target="runtime", query_engine=False)
+    files = dict(facts.deps_files)
+    files.update({k: v for k, v in facts.app_files.items() if k.startswith("app/") or k == "config/app-build.txt"})
     files.pop("Dockerfile")
     ctx = ROOT / ".airlock" / "build" / preset / "naive"
     if ctx.exists():
@@ -140,7 +140,7 @@ def build_naive(preset: str) -> tuple[str, float]:
     t0 = time.monotonic()
     proc = subprocess.run(
         [client, "build", "--network=none", "--no-cache", "--progress=plain", "-f", str(ROOT / "bench" / "naive.Dockerfile"),
-         "--build-arg", f"BUILDER_IMAGE={plan.base_refs['builder']}", "--build-arg", f"PYTHON_VERSION={p.python.version}",
+         "--build-arg", f"BUILDER_IMAGE={facts.base_refs['builder']}", "--build-arg", f"PYTHON_VERSION={p.python.version}",
          "-t", tag, str(ctx)],
         capture_output=True, text=True, env={**os.environ, "DOCKER_BUILDKIT": "1"},
     )  # fmt: skip

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from airlock import build as b
-from airlock.errors import InputError
+from airlock.errors import InputError, IntegrityError
 from airlock.presets import load_preset
 from airlock.project import Project
 from tests.conftest import DEMO, REPO, clone_project
@@ -169,3 +169,60 @@ def test_compile_steps_mount_only_their_own_part_and_precede_the_venv() -> None:
         assert sorted(mounts) == sorted([f"scripts/{script[part]}", f"config/{part}", f"sources/{part}"]), mounts
     venv = next(i for i, st in enumerate(steps) if "pip install" in st)
     assert list(where.values()) == sorted(where.values()) and venv > max(where.values())
+
+
+# ------------------------------------------------------------------ plan_build(facts): every row of its table, offline
+
+
+def _build_facts(preset_name: str = "debian12-cpu-py3.11", **kw: object) -> "b.BuildFacts":
+    from dataclasses import replace
+
+    from airlock.presets import load_preset_file
+    from tests.conftest import REPO
+
+    preset = load_preset_file(REPO / "presets" / f"{preset_name}.json")
+    facts = b.BuildFacts(
+        preset=preset, target="runtime", tag=f"airlock/{preset.name}:runtime", app_src=Path("/src/app"),
+        deps_files={}, app_files={}, sizes={"deps:Dockerfile": 1000, "deps:wheels/x.whl": 2_000_000, "app:app/main.py": 500},
+        needed=("wheels/x.whl",), store_sha={"wheels/x.whl": "a" * 64},
+        base_refs={"builder": "base/builder:1", "runtime": "base/runtime:1"}, deps_hash="0123456789abcdef" * 4, deps_exist=True,
+        lock_digest="sha256:" + "b" * 64,
+    )
+    return replace(facts, **kw)  # type: ignore[arg-type]
+
+
+def test_plan_build_refuses_a_needed_file_the_index_lacks() -> None:
+    """A store file the deps context needs but manifest.json does not list: IntegrityError naming it and the fix."""
+    with pytest.raises(IntegrityError, match=r"^artifacts/debian12-cpu-py3.11: wheels/x.whl is not in manifest.json; run: inv sync --preset debian12-cpu-py3.11$"):
+        b.plan_build(_build_facts(store_sha={}))
+
+
+@pytest.mark.parametrize(("exist", "no_cache", "action"), [(True, False, "reuse"), (True, True, "build"), (False, False, "build"), (False, True, "build")])
+def test_plan_build_reuses_deps_only_when_both_tags_exist_and_cache_is_allowed(exist: bool, no_cache: bool, action: str) -> None:
+    """The deps decision follows decide_deps; the tags carry the first 16 hex digits of the deps hash."""
+    plan = b.plan_build(_build_facts(deps_exist=exist), no_cache=no_cache)
+    assert plan.deps_action == action
+    assert plan.deps_tags == {s: f"airlock/debian12-cpu-py3.11:deps-0123456789abcdef-{s}" for s in ("builder", "runtime")}
+
+
+@pytest.mark.parametrize(("target", "base"), [("runtime", "base/runtime:1"), ("dev", "base/builder:1")])
+def test_plan_build_labels_name_the_target_its_base_and_the_inputs(target: str, base: str) -> None:
+    """The image's labels: title and target, its stage's base, the lock digest and deps hash, and the versions it carries."""
+    plan = b.plan_build(_build_facts(target=target, tag=f"my/img:{target}"))
+    assert plan.tag == f"my/img:{target}" and plan.target == target
+    assert plan.labels["org.opencontainers.image.base.name"] == base and plan.labels["io.airlock.target"] == target
+    assert plan.labels["io.airlock.lock-digest"] == "sha256:" + "b" * 64 and plan.labels["io.airlock.deps-hash"] == "0123456789abcdef" * 4
+    assert plan.labels["io.airlock.ffmpeg"] == "5.1.9" and plan.labels["io.airlock.cuda"] == "none"
+
+
+@pytest.mark.parametrize(("preset", "driver"), [("debian12-cpu-py3.11", "none"), ("ubuntu22.04-cuda12.1-torch2.3", "530.30.02"), ("ubuntu22.04-cuda11.8-torch2.1", "520.61.05")])
+def test_plan_build_records_the_cuda_minimum_driver(preset: str, driver: str) -> None:
+    """A CUDA preset's image carries its toolkit's minimum driver as io.airlock.cuda.min-driver (the GPU probe checks it); a CPU one says none."""
+    assert b.plan_build(_build_facts(preset)).labels["io.airlock.cuda.min-driver"] == driver
+
+
+def test_plan_build_splits_context_sizes_and_renders_them_in_mb() -> None:
+    """The plan's two contexts come from the gathered sizes; render() says them in the one byte format."""
+    plan = b.plan_build(_build_facts())
+    assert plan.deps_context == {"Dockerfile": 1000, "wheels/x.whl": 2_000_000} and plan.app_context == {"app/main.py": 500}
+    assert "context     deps 2.0 MB in 2 files (not sent: deps reused); app 0.0 MB in 1 files" in plan.render()

@@ -68,13 +68,14 @@ def build(c, preset="", target="", app_src="", tag="", base="", no_cache=False, 
     # The store is held shared from the check to the end of the build: a sync cannot change it meanwhile.
     with writer.hold(proj.artifacts(p.name), exclusive=False, doing="run inv build"):
         _preflight(proj, p, skip_verify)
-        plan, deps_files, app_files = b.plan_build(proj, p, target=target, tag=tag, app_src=app_src, no_cache=no_cache, build_args=args)
+        facts = b.gather_build(proj, p, target=target, tag=tag, app_src=app_src)
+        plan = b.plan_build(facts, no_cache=no_cache, build_args=args)
         print(plan.render())
         if dry_run:
             return
         secret_env = _secrets(proj, plan.secrets)
         t0 = time.monotonic()
-        res = b.apply_build(proj, p, plan, deps_files, app_files, no_cache=no_cache, secret_env=secret_env)
+        res = b.apply_build(proj, p, plan, facts.deps_files, facts.app_files, no_cache=no_cache, secret_env=secret_env)
     from airlock.render import mb
 
     took = ", ".join(f"{k} {v:.1f} s" for k, v in res.seconds.items())
@@ -124,11 +125,13 @@ def _lock_and_sync(proj, name: str) -> None:  # type: ignore[no-untyped-def]
         "preset": "the preset whose image to check",
         "target": "runtime (default; full hygiene checks) or dev",
         "tag": "image to check (default airlock/<preset>:<target>)",
+        "gpu": "instead, run the GPU probe in the image with --gpus all: driver, torch + cuDNN, cv2.cuda, NVDEC/NVENC, TensorRT (exit 6 without a GPU runtime)",
     }
 )
 @boundary
-def smoke(c, preset="", target="runtime", tag=""):  # type: ignore[no-untyped-def]
+def smoke(c, preset="", target="runtime", tag="", gpu=False):  # type: ignore[no-untyped-def]
     """Run the built image offline: imports, ffmpeg, the app, non-root, no compilers/caches/wheels."""
+    from airlock.smoke import gpu_smoke
     from airlock.smoke import smoke as run_smoke
 
     if not preset:
@@ -137,8 +140,15 @@ def smoke(c, preset="", target="runtime", tag=""):  # type: ignore[no-untyped-de
 
     proj = project()
     p = load_preset(proj, preset)
+    image = tag or f"airlock/{p.name}:{target}"
+    if gpu:
+        code, out = gpu_smoke(p, image)
+        print(out)
+        if code != 0:
+            raise IntegrityError(f"{image}: GPU probe failed (exit {code}): {', '.join(ln.split('  ')[0] for ln in out.splitlines() if '  FAIL  ' in ln) or 'see above'}")
+        return
     locked = [pin.key for pin in read(proj.lock_path(p.name)).pins]
-    report = run_smoke(p, tag or f"airlock/{p.name}:{target}", locked, runtime=target == "runtime")
+    report = run_smoke(p, image, locked, runtime=target == "runtime")
     print(report.render())
     if not report.ok:
         bad = [k for k, v in report.checks.items() if v != "ok"]
