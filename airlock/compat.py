@@ -28,6 +28,23 @@ CUDA_CUDNN: dict[str, tuple[str, ...]] = {
     "12.4": ("9",),
 }
 
+#: CUDA version -> the oldest driver that runs code built with that toolkit, PTX JIT included
+#: (NVIDIA's CUDA toolkit release notes, "CUDA Toolkit and Corresponding Driver Versions",
+#: Linux x86_64 GA). Minor-version compatibility lets older drivers of the same major run
+#: some binaries, but not PTX JIT, which the compiled parts rely on for newer GPUs; the image
+#: records this stricter minimum as its ``io.airlock.cuda.min-driver`` label.
+CUDA_MIN_DRIVER: dict[str, str] = {
+    "11.8": "520.61.05",
+    "12.1": "530.30.02",
+    "12.4": "550.54.14",
+}
+
+
+def min_driver(cuda: str | None) -> str:
+    """The minimum host driver for a preset's CUDA (``""`` for a CPU preset)."""
+    return CUDA_MIN_DRIVER.get(cuda or "", "")
+
+
 #: TensorRT major -> CUDA versions it is built for (NVIDIA's TensorRT support matrix).
 TENSORRT_CUDA: dict[int, SpecifierSet] = {
     8: SpecifierSet("==11.8"),
@@ -140,7 +157,7 @@ def check(preset: "Preset") -> list[Violation]:
     if preset.cuda is not None:
         if preset.os != CUDA_OS:
             out.append(Violation("os", f"CUDA presets stay on {CUDA_OS}, not {preset.os}"))
-        if cuda not in CUDA_CUDNN:
+        if cuda not in CUDA_CUDNN or cuda not in CUDA_MIN_DRIVER:
             out.append(Violation("cuda.version", f"CUDA {cuda} is not one of {', '.join(CUDA_CUDNN)}"))
         elif preset.cuda.cudnn not in CUDA_CUDNN[cuda]:
             out.append(Violation("cuda.cudnn", f"CUDA {cuda} images ship cuDNN {', '.join(CUDA_CUDNN[cuda])}, not {preset.cuda.cudnn}"))

@@ -120,6 +120,23 @@ def image_id(ref: str) -> str | None:
     return proc.stdout.strip() if proc.returncode == 0 else None
 
 
+def gpu_runtime() -> str | None:
+    """How this engine would give a container the GPUs (``--gpus all``), or None when it cannot.
+
+    ``--gpus`` works where dockerd has the NVIDIA runtime registered or finds the NVIDIA
+    container toolkit's hook on its PATH; the daemon decides, so ask it (its runtimes) and
+    look for the hook the toolkit installs.
+    """
+    proc = run([client(), "info", "--format", "{{json .Runtimes}}"], check=False)
+    if proc.returncode == 0 and "nvidia" in (proc.stdout or ""):
+        return "the engine's nvidia runtime"
+    for hook in ("nvidia-container-runtime-hook", "nvidia-container-toolkit"):
+        found = shutil.which(hook)
+        if found:
+            return found
+    return None
+
+
 def image_exists(ref: str) -> bool:
     return image_id(ref) is not None
 

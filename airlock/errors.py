@@ -13,6 +13,7 @@ code  meaning
 3     an external step failed: a command (docker, pip, uv, apt) or a download
 4     busy: another airlock process holds the store (a sync is writing it)
 5     internal error: a bug in airlock (rerun with AIRLOCK_DEBUG=1 for the traceback)
+6     no GPU: ``inv smoke --gpu`` on an engine that cannot give a container the GPUs
 130   interrupted (Ctrl-C)
 ====  ==========================================================================
 """
@@ -30,6 +31,7 @@ class ExitCode(IntEnum):
     EXTERNAL = 3
     BUSY = 4
     INTERNAL = 5
+    NO_GPU = 6
     INTERRUPTED = 130
 
 
@@ -74,6 +76,12 @@ class BusyError(AirlockError):
     """Another airlock process holds the store; nothing was read or written."""
 
     exit_code = ExitCode.BUSY
+
+
+class NoGpuError(AirlockError):
+    """The engine cannot run a container with the GPUs (no NVIDIA runtime or toolkit)."""
+
+    exit_code = ExitCode.NO_GPU
 
 
 class ExternalError(AirlockError):

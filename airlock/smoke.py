@@ -11,8 +11,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from airlock import docker
-from airlock.errors import IntegrityError
+from pathlib import Path
+
+from airlock import compat, docker, gpu_probe
+from airlock.errors import IntegrityError, NoGpuError
 from airlock.presets import Preset
 from airlock.runner import run
 
@@ -80,6 +82,30 @@ def _docker_run(image: str, *args: str, entrypoint: str | None = None, stdin: by
     argv += [image, *args]
     proc = run(argv, input=stdin, check=False)
     return proc.returncode, (proc.stdout or "") + (proc.stderr or "")
+
+
+def gpu_smoke(preset: Preset, image: str) -> tuple[int, str]:
+    """Run :mod:`airlock.gpu_probe` in ``image`` with every GPU; returns (its exit code, its lines).
+
+    The probe goes in on stdin (nothing is left in the image); its minimum driver is the
+    image's ``io.airlock.cuda.min-driver`` label, else the preset's CUDA's.
+    """
+    if not docker.image_exists(image):
+        raise IntegrityError(f"image {image} does not exist; run: inv build --preset {preset.name}")
+    how = docker.gpu_runtime()
+    if how is None:
+        raise NoGpuError(
+            f"{image}: this Docker engine cannot give a container the GPUs (no nvidia runtime, no NVIDIA container toolkit); "
+            "run inv smoke --gpu on a GPU machine with the toolkit (docs/build-guide.md, GPU checks)"
+        )
+    labels = (docker.inspect_image(image).get("Config") or {}).get("Labels") or {}
+    min_drv = labels.get("io.airlock.cuda.min-driver", "")
+    if min_drv in ("", "none"):
+        min_drv = compat.min_driver(preset.cuda.version if preset.cuda else None)
+    probe = Path(gpu_probe.__file__).read_bytes()
+    argv = [docker.client(), "run", "--rm", "-i", "--network=none", "--gpus", "all", "--entrypoint", "/opt/venv/bin/python", image, "-", "--min-driver", min_drv]
+    proc = run(argv, input=probe, check=False, timeout=900)
+    return proc.returncode, ((proc.stdout or "") + (proc.stderr or "")).rstrip()
 
 
 def smoke(preset: Preset, image: str, locked: list[str], *, runtime: bool = True) -> SmokeReport:
