@@ -5,14 +5,18 @@
 - the largest paths inside the image;
 - the installed payload: the venv, FFmpeg/OpenCV/TensorRT prefixes and the app (measured
   with ``du`` inside the image) plus the runtime .debs (their ``Installed-Size``);
-- overhead = image - base - payload, as a share of the image (seeds 000-002 ask for
-  this kind of analysis; the benchmark's target is <= 3 %).
+- overhead = image - base - payload, as a share of the image (the benchmark's target
+  is <= 3 %);
+- every CUDA library file (CUDA runtime and math libraries, cuDNN, NCCL, NPP, TensorRT)
+  with where it came from (the wheel whose RECORD lists it, the .deb that owns it, a
+  compiled part under /opt) and any soname present twice ("CUDA once": a runtime must
+  not carry a CUDA library from both torch's wheels and a CUDA base).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from airlock import docker, images, render
 from airlock.debs import parse_packages
@@ -22,6 +26,73 @@ from airlock.project import Project
 from airlock.runner import run
 
 PAYLOAD_DIRS = ("/opt/venv", "/opt/ffmpeg", "/opt/opencv", "/opt/tensorrt", "/opt/app")
+
+#: Library name stems of CUDA, its math libraries, cuDNN, NCCL, NPP and TensorRT.
+CUDA_LIBS = (
+    "libcudart", "libcublas", "libcublasLt", "libcufft", "libcufftw", "libcurand", "libcusolver", "libcusolverMg",
+    "libcusparse", "libcudnn", "libcudnn_*", "libnccl", "libnvrtc", "libnvrtc-builtins", "libnvJitLink", "libcupti",
+    "libnvToolsExt", "libnpp*", "libnvjpeg", "libnvinfer", "libnvinfer_plugin", "libnvonnxparser",
+)
+
+# Run inside the image: every CUDA library file (not symlinks), its size, and who put it there:
+# the wheel whose RECORD lists it, the .deb dpkg says owns it, a compiled part, or nothing.
+_CUDA_INVENTORY = r"""
+names=""
+for n in "$@"; do names="$names -o -name $n.so*"; done
+find / -xdev \( -path /proc -o -path /sys \) -prune -o -type f \( ${names# -o } \) -print 2>/dev/null | sort | while read -r f; do
+  size=$(stat -c %s "$f")
+  origin=""
+  case "$f" in
+    */site-packages/*)
+      sp=${f%%/site-packages/*}/site-packages; rel=${f#"$sp"/}
+      rec=$(grep -l -F "$rel," "$sp"/*.dist-info/RECORD 2>/dev/null | head -n 1)
+      [ -n "$rec" ] && origin="wheel $(basename "$(dirname "$rec")" .dist-info)" ;;
+    /opt/*) origin="compiled part ${f#/opt/}"; origin=${origin%%/*} ;;
+  esac
+  if [ -z "$origin" ] && command -v dpkg >/dev/null 2>&1; then
+    pkg=$(dpkg -S "$f" 2>/dev/null | head -n 1 | cut -d: -f1)
+    [ -n "$pkg" ] && origin="deb $pkg"
+  fi
+  printf '%s\t%s\t%s\n' "$f" "$size" "${origin:-no package}"
+done
+"""
+
+
+@dataclass(frozen=True)
+class CudaLib:
+    path: str
+    size: int
+    origin: str  # "wheel nvidia_cublas_cu12-12.1.3.1", "deb libcublas12", "compiled part opencv", "no package"
+
+    @property
+    def soname(self) -> str:
+        """``libcublas.so.12`` for ``.../libcublas.so.12.1.3.1``: the name the loader looks for."""
+        name = self.path.rsplit("/", 1)[-1]
+        stem, _, version = name.partition(".so")
+        major = version.lstrip(".").split(".")[0]
+        return f"{stem}.so.{major}" if major else f"{stem}.so"
+
+
+def parse_cuda_inventory(text: str) -> list[CudaLib]:
+    out = []
+    for line in text.splitlines():
+        parts = line.split("\t")
+        if len(parts) == 3 and parts[1].isdigit():
+            out.append(CudaLib(parts[0], int(parts[1]), parts[2]))
+    return out
+
+
+def cuda_twice(libs: list[CudaLib]) -> dict[str, list[CudaLib]]:
+    """Sonames present as more than one file: a runtime that carries CUDA twice (pure)."""
+    by: dict[str, list[CudaLib]] = {}
+    for lib in libs:
+        by.setdefault(lib.soname, []).append(lib)
+    return {k: v for k, v in sorted(by.items()) if len(v) > 1}
+
+
+def cuda_inventory(image: str) -> list[CudaLib]:
+    """Every CUDA library file in ``image`` and where it came from (runs a shell in the image, offline)."""
+    return parse_cuda_inventory(_du(image, _CUDA_INVENTORY + "\n", *CUDA_LIBS))
 
 
 @dataclass
@@ -33,6 +104,7 @@ class Report:
     payload: dict[str, int]
     layers: list[tuple[int, str]]
     largest: list[tuple[int, str]]
+    cuda: list[CudaLib] = field(default_factory=list)
 
     @property
     def payload_total(self) -> int:
@@ -61,6 +133,10 @@ class Report:
         out += [f"  {mb(s)}  {cmd[:100]}" for s, cmd in sorted(self.layers, key=lambda x: -x[0])[:top] if s > 0]
         out.append("largest paths:")
         out += [f"  {mb(s)}  {p}" for s, p in self.largest[:top]]
+        twice = cuda_twice(self.cuda)
+        out.append(f"CUDA libraries: {len(self.cuda)} files, {render.mb(sum(c.size for c in self.cuda))}"
+                   + (f"; TWICE: {', '.join(twice)}" if twice else ("; each once" if self.cuda else "")))
+        out += [f"  {mb(c.size)}  {c.path}  ({c.origin}){'  TWICE' if c.soname in twice else ''}" for c in self.cuda]
         return "\n".join(out)
 
     def as_dict(self) -> dict:  # type: ignore[type-arg]
@@ -70,11 +146,13 @@ class Report:
             "overhead_pct": round(self.overhead_pct, 2),
             "layers": [{"size": s, "created_by": c} for s, c in self.layers],
             "largest": [{"size": s, "path": p} for s, p in self.largest],
+            "cuda": [{"path": c.path, "size": c.size, "origin": c.origin, "soname": c.soname} for c in self.cuda],
+            "cuda_twice": sorted(cuda_twice(self.cuda)),
         }
 
 
-def _du(image: str, script: str) -> str:
-    proc = run([docker.client(), "run", "--rm", "--network=none", "--user", "0", "--entrypoint", "/bin/sh", image, "-c", script])
+def _du(image: str, script: str, *args: str) -> str:
+    proc = run([docker.client(), "run", "--rm", "--network=none", "--user", "0", "--entrypoint", "/bin/sh", image, "-c", script, "sh", *args])
     return proc.stdout
 
 
@@ -104,4 +182,4 @@ def report(project: Project, preset: Preset, image: str) -> Report:
         size, path = line.split(None, 1)
         if path.count("/") >= 2 or path in ("/usr", "/opt", "/var", "/etc"):
             largest.append((int(size), path))
-    return Report(image, int(info["Size"]), base.ref, base_size, payload, layers, largest)
+    return Report(image, int(info["Size"]), base.ref, base_size, payload, layers, largest, cuda_inventory(image))

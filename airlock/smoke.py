@@ -3,7 +3,8 @@
 Checks, each reported by name: every locked top-level package imports; ``ffmpeg
 -version`` runs (when the preset builds FFmpeg); the application's smoke command
 runs; the default user is not root; no compiler (gcc, g++, cc, c++) is on the image;
-no pip cache; no wheel file anywhere. All run with ``--network=none``.
+no pip cache; no wheel file anywhere; no CUDA library twice (:func:`airlock.report.cuda_twice`).
+All run with ``--network=none``.
 """
 
 from __future__ import annotations
@@ -129,6 +130,11 @@ def smoke(preset: Preset, image: str, locked: list[str], *, runtime: bool = True
         entry, *rest = preset.app.smoke
         code, out = _docker_run(image, *rest, entrypoint=entry)
         checks["app smoke"] = "ok" if code == 0 else f"exit {code}: {out.strip().splitlines()[-1:] }"
+    if runtime:
+        from airlock.report import cuda_inventory, cuda_twice
+
+        twice = cuda_twice(cuda_inventory(image))
+        checks["CUDA once"] = "ok" if not twice else "twice: " + "; ".join(f"{k} ({', '.join(c.path for c in v)})" for k, v in twice.items())
     code, out = _docker_run(image, "-c", _HYGIENE, entrypoint="/bin/sh")
     found = [line for line in out.splitlines() if ":" in line]
     uid = next((line.split(":", 1)[1] for line in found if line.startswith("uid:")), "?")

@@ -149,3 +149,23 @@ def test_the_probe_imports_only_the_standard_library_at_the_top() -> None:
     proc = subprocess.run([sys.executable, "-S", "-I", "-c", f"import runpy; runpy.run_path({str(PROBE)!r}, run_name='probe')"],
                           capture_output=True, text=True, env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
     assert proc.returncode == 0, proc.stderr
+
+
+# ------------------------------------------------------------------ CUDA once: the inventory's pure parts
+
+
+def test_cuda_sonames_and_twice_detection() -> None:
+    """A library's soname is what the loader asks for; two files with one soname (wheel and base) are CUDA twice, one is not."""
+    from airlock.report import CudaLib, cuda_twice, parse_cuda_inventory
+
+    libs = parse_cuda_inventory(
+        "/opt/venv/lib/python3.11/site-packages/nvidia/cublas/lib/libcublas.so.12\t100\twheel nvidia_cublas_cu12-12.1.3.1\n"
+        "/usr/local/cuda-12.1/lib64/libcublas.so.12.1.3.1\t200\tdeb libcublas-12-1\n"
+        "/usr/lib/x86_64-linux-gnu/libcudnn.so.8.9.2\t300\tno package\n"
+        "/opt/opencv/lib/libnppc.so.11\t5\tcompiled part opencv\n"
+        "garbage line\n"
+    )
+    assert [c.soname for c in libs] == ["libcublas.so.12", "libcublas.so.12", "libcudnn.so.8", "libnppc.so.11"]
+    twice = cuda_twice(libs)
+    assert list(twice) == ["libcublas.so.12"] and [c.origin for c in twice["libcublas.so.12"]] == ["wheel nvidia_cublas_cu12-12.1.3.1", "deb libcublas-12-1"]
+    assert cuda_twice([CudaLib("/x/libcudart.so.12", 1, "no package")]) == {}
