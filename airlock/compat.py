@@ -9,6 +9,7 @@ rules accept.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -38,6 +39,25 @@ CUDA_MIN_DRIVER: dict[str, str] = {
     "12.1": "530.30.02",
     "12.4": "550.54.14",
 }
+
+
+#: CUDA version -> (oldest, newest) GPU architecture (compute capability) its nvcc compiles for.
+#: 11.8 added Ada (8.9) and Hopper (9.0); 12.0 dropped Kepler (3.x).
+CUDA_ARCHS: dict[str, tuple[float, float]] = {"11.8": (3.5, 9.0), "12.1": (5.0, 9.0), "12.4": (5.0, 9.0)}
+
+#: torch release -> the cuDNN major its CUDA wheels bring (nvidia-cudnn-cu11/cu12): 8.x up to 2.3, 9.x from 2.4.
+TORCH_CUDNN: dict[str, str] = {"2.0.1": "8", "2.1.0": "8", "2.1.2": "8", "2.2.2": "8", "2.3.1": "8", "2.4.1": "9", "2.5.1": "9"}
+
+
+def cuda_archs(flags: tuple[str, ...]) -> dict[str, list[str]]:
+    """``{"CUDA_ARCH_BIN": ["7.5", "8.6"], "CUDA_ARCH_PTX": [...]}`` from OpenCV CMake flags (``;``, ``,`` or space separated)."""
+    out: dict[str, list[str]] = {}
+    for flag in flags:
+        for name in ("CUDA_ARCH_BIN", "CUDA_ARCH_PTX"):
+            prefix = f"-D{name}="
+            if flag.startswith(prefix):
+                out[name] = [a for a in re.split(r"[;, ]+", flag[len(prefix):]) if a]
+    return out
 
 
 def min_driver(cuda: str | None) -> str:
@@ -169,6 +189,16 @@ def check(preset: "Preset") -> list[Violation]:
         out.append(Violation("opencv.cuda", "OpenCV with CUDA needs a CUDA preset (cuda is null)"))
     if preset.opencv is not None and preset.opencv.cuda and preset.opencv.contrib is None:
         out.append(Violation("opencv.contrib", "OpenCV with CUDA needs opencv_contrib's archive (WITH_CUDA requires its cudev module)"))
+    if preset.opencv is not None and preset.opencv.cuda and cuda in CUDA_ARCHS:
+        lo, hi = CUDA_ARCHS[cuda]
+        for name, archs in cuda_archs(preset.opencv.cmake_flags).items():
+            bad = [a for a in archs if not re.fullmatch(r"\d+\.\d", a) or not lo <= float(a) <= hi]
+            if bad:
+                out.append(Violation(
+                    "opencv.cmake_flags",
+                    f"{name} {';'.join(bad)}: CUDA {cuda}'s nvcc compiles for architectures {lo} to {hi}; for a newer GPU give "
+                    f"-DCUDA_ARCH_PTX={hi} (the driver compiles that PTX for it)",
+                ))
 
     for stage in ("builder", "runtime"):
         out += _bootstrap_violations(preset, stage)
@@ -208,6 +238,13 @@ def check(preset: "Preset") -> list[Violation]:
                 out.append(Violation("python.version", f"torch {t.torch} supports Python {rel.python}, not {py}"))
             if tag != "cpu" and tag not in rel.cuda_tags:
                 out.append(Violation("torch.cuda_tag", f"torch {t.torch} has no {tag} build (builds: {', '.join(rel.cuda_tags)})"))
+            want = TORCH_CUDNN.get(t.torch)
+            if preset.cuda is not None and want is not None and preset.cuda.cudnn != want:
+                out.append(Violation(
+                    "cuda.cudnn",
+                    f"torch {t.torch}'s CUDA wheels bring cuDNN {want} (nvidia-cudnn); the preset says cuDNN {preset.cuda.cudnn}: "
+                    "an image carries one cuDNN, the one torch loads",
+                ))
         if t.cuda_tag != tag:
             out.append(Violation("torch.cuda_tag", f"{t.cuda_tag} does not match the preset's CUDA ({tag})"))
         elif rel is not None and t.index_url.rstrip("/") not in torch_index_for(t.torch, tag):

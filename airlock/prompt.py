@@ -68,7 +68,9 @@ def options_torch(cuda: str | None, python: str) -> list[str | None]:
     tag = compat.cuda_tag(cuda)
     out: list[str | None] = []
     for version, rel in compat.TORCH.items():
-        if Version(python) in rel.python and (tag == "cpu" or tag in rel.cuda_tags):
+        # cuDNN: the one torch's wheels bring must be the one the CUDA images ship (one cuDNN per image)
+        cudnn_ok = cuda is None or compat.TORCH_CUDNN.get(version) in compat.CUDA_CUDNN.get(cuda, ())
+        if Version(python) in rel.python and (tag == "cpu" or tag in rel.cuda_tags) and cudnn_ok:
             out.append(version)
     return [*out, None]
 

@@ -77,6 +77,11 @@ RULES = [
      f"{DEAD_KEYRING['url']} answers HTTP 404 since 2026-11; pin the keyring package instead: {json.dumps(JAMMY['keyring'])}"),
     ("a keyring member is a path inside a .deb", DEMO, _jammy(keyring={**JAMMY["keyring"], "url": "http://x/keys.gpg"}),  # type: ignore[dict-item]
      "base.builder.bootstrap.keyring", "the url must name the keyring package (*.deb)"),
+    ("torch's cuDNN is the preset's", CUDA121, {"torch.torch": "2.4.1", "torch.torchvision": "0.19.1", "torch.torchaudio": "2.4.1"}, "cuda.cudnn",
+     "torch 2.4.1's CUDA wheels bring cuDNN 9 (nvidia-cudnn); the preset says cuDNN 8"),
+    ("OpenCV's CUDA architectures are ones the toolkit compiles", CUDA121,
+     {"opencv.cmake_flags": ["-DCUDA_ARCH_BIN=8.6;10.0", "-DCUDA_ARCH_PTX=9.0"]}, "opencv.cmake_flags",
+     "CUDA_ARCH_BIN 10.0: CUDA 12.1's nvcc compiles for architectures 5.0 to 9.0; for a newer GPU give -DCUDA_ARCH_PTX=9.0"),
     ("Ubuntu 22.04's Python 3.11 needs jammy-updates", DEMO, _jammy(suites=[]), "base.builder.bootstrap.suites", "only in jammy-updates/universe"),
     ("Ubuntu 22.04's Python 3.11 needs universe", DEMO, _jammy(components=["main"]), "base.builder.bootstrap.suites", "add \"universe\" to components"),
     ("source archives end in distinct file names", CUDA121, {"opencv.contrib.url": "http://mirror.example/opencv_4.10.0+dfsg.orig.tar.xz"}, "opencv.contrib.url", "same file name as opencv.url"),
@@ -304,3 +309,16 @@ def test_docs_check_fails_after_a_preset_change(tmp_path: Path) -> None:
     assert inv(proj, "docs").returncode == 0
     assert inv(proj, "docs", "--check").returncode == 0
     assert "tzdata" in (proj / "docs" / "package-versions.md").read_text()
+
+
+@pytest.mark.parametrize("name", [CUDA121, CUDA118])
+def test_shipped_cuda_presets_run_on_hopper_and_an_older_generation(name: str) -> None:
+    """OpenCV in the CUDA presets has kernels for sm_90 (H100/H200) and for an older generation, and PTX for GPUs after it."""
+    archs = compat.cuda_archs(parse_preset(_data(name), f"presets/{name}.json").opencv.cmake_flags)  # type: ignore[union-attr]
+    assert "9.0" in archs["CUDA_ARCH_BIN"] and any(float(a) < 9.0 for a in archs["CUDA_ARCH_BIN"])
+    assert archs["CUDA_ARCH_PTX"] == ["9.0"]
+
+
+def test_every_torch_release_knows_its_cudnn() -> None:
+    """The cuDNN rule covers every torch release the tables know."""
+    assert set(compat.TORCH_CUDNN) == set(compat.TORCH)
