@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# deps_sync.sh <preset> [inv sync flags...] -- seed 004's name for `inv sync`, for
+# deps_sync.sh <preset> [inv sync flags...] -- `inv sync` under the name teams used before airlock, for
 # people who do not use Invoke. Sets up .venv/ first if it is missing.
 set -euo pipefail
 cd "$(dirname "$0")"

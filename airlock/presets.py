@@ -231,10 +231,13 @@ class Requirements(_Model):
 
 
 def _check_secret_name(value: str) -> str:
-    from airlock.secrets import is_secret_name, name_problem
+    from airlock.secrets import is_secret_name, name_problem, reserved_problem
 
     if not is_secret_name(value):
         raise ValueError(name_problem(value))
+    reserved = reserved_problem(value)
+    if reserved:
+        raise ValueError(reserved)
     return value
 
 

@@ -38,6 +38,21 @@ def name_problem(name: str) -> str:
     return f"{name!r} is not {NAME_RULE}; rename it (docker/build-app reads secrets as shell assignments)"
 
 
+#: names docker/build-app sets after reading the secrets, or that change how its shell or the
+#: loader behaves: a secret with one of them would be overwritten or would subvert the step
+RESERVED_NAMES = frozenset({
+    "PREFIX", "PYTHON", "FFMPEG_PREFIX", "OPENCV_PREFIX",
+    "PATH", "IFS", "HOME", "ENV", "SHELL", "PS4", "CDPATH", "LD_PRELOAD", "LD_LIBRARY_PATH", "PYTHONPATH", "PYTHONHOME",
+})
+
+
+def reserved_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a secret passed to the build step, or None."""
+    if name in RESERVED_NAMES:
+        return f"{name!r} is reserved (docker/build-app sets it, or it changes the build step's shell); use another name"
+    return None
+
+
 def is_secret_name(name: str) -> bool:
     """``GITHUB_TOKEN``, ``_x1`` yes; ``MY-TOKEN``, ``1X``, ``A B``, ``$(id)`` no."""
     return NAME_PATTERN.fullmatch(name) is not None

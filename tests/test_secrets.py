@@ -115,6 +115,18 @@ def test_bad_secret_name_fails_at_preset_load_naming_the_field(tmp_path: Path, b
     assert exc.value.exit_code == 2
 
 
+@pytest.mark.parametrize("reserved", ["PREFIX", "PATH", "IFS", "LD_PRELOAD"])
+def test_a_secret_named_like_the_build_steps_own_variables_is_refused(tmp_path: Path, reserved: str) -> None:
+    """docker/build-app sets PREFIX, PYTHON, ... after reading the secrets, and PATH/IFS/LD_PRELOAD change its shell: such a secret fails at load."""
+    data = json.loads((REPO / "presets" / f"{DEMO}.json").read_text())
+    data["app"]["secrets"] = [reserved]
+    path = tmp_path / f"{DEMO}.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(PresetError) as exc:
+        load_preset_file(path)
+    assert exc.value.field == "app.secrets[0]" and f"{reserved!r} is reserved (docker/build-app sets it" in str(exc.value)
+
+
 def test_bad_name_in_env_names_the_file_and_line(tmp_path: Path) -> None:
     """A .env name that is not a shell identifier is an InputError naming .env, the line and the name."""
     (tmp_path / "presets").mkdir()
