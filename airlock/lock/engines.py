@@ -208,15 +208,9 @@ class UvEngine(Engine):
             self.binary, "pip", "compile", "--no-config", "--no-python-downloads", "--color", "never", "--no-progress",
             "--generate-hashes", "--no-header",
             "--python-version", target.python_version, "--python-platform", target.uv_platform,
-            "--index-url", inputs.index_url,
         ]  # fmt: skip
-        for url in inputs.extra_index_urls:
-            argv += ["--extra-index-url", url]
-        if upgrade:
-            argv.append("--upgrade")
-        if cache_dir is not None:
-            argv += ["--cache-dir", str(cache_dir)]
-        return argv + ["-o", out, _REQ_FILE]
+        cache = ["--cache-dir", str(cache_dir)] if cache_dir is not None else []
+        return _with_inputs(argv, inputs, upgrade=upgrade, cache=cache, out=out)
 
 
 class PipToolsEngine(Engine):
@@ -244,15 +238,19 @@ class PipToolsEngine(Engine):
             self.python, "-m", "piptools", "compile", "--no-config", "--no-color",
             "--generate-hashes", "--allow-unsafe", "--strip-extras", "--no-header",
             "--no-emit-index-url", "--no-emit-find-links", "--no-emit-trusted-host", "--no-emit-options",
-            "--index-url", inputs.index_url,
         ]  # fmt: skip
-        for url in inputs.extra_index_urls:
-            argv += ["--extra-index-url", url]
-        if upgrade:
-            argv.append("--upgrade")
-        if cache_dir is not None:
-            argv += ["--cache-dir", str(cache_dir / "pip-tools"), "--pip-args", f"--cache-dir {cache_dir / 'pip'}"]
-        return argv + ["-o", out, _REQ_FILE]
+        cache = ["--cache-dir", str(cache_dir / "pip-tools"), "--pip-args", f"--cache-dir {cache_dir / 'pip'}"] if cache_dir is not None else []
+        return _with_inputs(argv, inputs, upgrade=upgrade, cache=cache, out=out)
+
+
+def _with_inputs(argv: list[str], inputs: LockInputs, *, upgrade: bool, cache: list[str], out: str) -> list[str]:
+    """The tail both engines share: the indexes, --upgrade, the cache flags, the output and the requirement file."""
+    argv = [*argv, "--index-url", inputs.index_url]
+    for url in inputs.extra_index_urls:
+        argv += ["--extra-index-url", url]
+    if upgrade:
+        argv.append("--upgrade")
+    return [*argv, *cache, "-o", out, _REQ_FILE]
 
 
 def engine_for(name: str) -> Engine:
