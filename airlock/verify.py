@@ -91,8 +91,8 @@ def _verify(project: Project, preset: "Preset", store: Path, jobs: int) -> Repor
     try:
         man, problems = manifest.load_manifest(store)
     except InputError as exc:
-        # Not a manifest at all: one finding, and every check below still runs (all files count as extra).
-        rep.findings.append(Finding("malformed", layout.MANIFEST, str(exc)))
+        # No manifest, or not a manifest at all: one finding, and every check below still runs (all files count as extra).
+        rep.findings.append(Finding("malformed" if (store / layout.MANIFEST).exists() else "missing", layout.MANIFEST, str(exc)))
         man, problems = manifest.Manifest(name, "", "", "", "", "", ()), []
     rep.findings += [Finding(p.code, p.path, p.message) for p in problems]
     listed = man.by_path()

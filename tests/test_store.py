@@ -549,3 +549,12 @@ def test_a_source_url_whose_last_part_is_not_a_file_name_is_refused_naming_the_f
     with pytest.raises(PresetError) as exc:
         parse_preset(data, f"presets/{DEMO}.json")
     assert exc.value.field == "ffmpeg.url" and "is not a plain file name" in str(exc.value) and "\n" not in str(exc.value)
+
+
+def test_a_store_without_its_manifest_is_a_missing_finding_not_a_crash(pristine: Path, tmp_path: Path) -> None:
+    """manifest.json deleted: 'missing: manifest.json' naming the fix, and the files are still listed as extra (exit 1, not 2)."""
+    proj, store = _copy(pristine, tmp_path)
+    (store / "manifest.json").unlink()
+    found = verify_store(proj, DEMO).findings
+    assert (found[0].code, found[0].path) == ("missing", "manifest.json") and "run: inv sync --preset" in found[0].message
+    assert ("extra", IMAGE) in [(f.code, f.path) for f in found]
