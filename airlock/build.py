@@ -43,6 +43,7 @@ from airlock.presets import Preset
 from airlock.project import Project
 from airlock.render import mb
 from airlock.runner import run
+from airlock.store import layout
 
 TARGETS = ("runtime", "dev")
 DEPS_MARKER = "# --------------------------------------------------------------------- app-build"
@@ -170,8 +171,6 @@ def _deps_dockerfile(text: str) -> str:
 
 def artifact_files(project: Project, preset: Preset) -> dict[str, Path]:
     """The store files the deps build reads (context path -> store path)."""
-    from airlock.store import layout
-
     store = project.artifacts(preset.name)
     listing = layout.walk(store)  # regular files only: no symlink followed, no *.part, no strays
     out: dict[str, Path] = {}
@@ -470,7 +469,7 @@ def gather_build(
     if target not in TARGETS:
         raise InputError(f"--target {target!r}: choose one of {', '.join(TARGETS)}")
     from airlock.images import image_id_from_tar
-    from airlock.store import layout, manifest
+    from airlock.store import manifest
 
     # The app tree is the user's input: check it (loops, .dockerignore) before the store.
     src = resolve_app_src(project, preset, app_src)
@@ -615,7 +614,7 @@ def apply_build(
     if plan.deps_action == "build":
         t0 = time.monotonic()
         for stage in images.STAGES:
-            images.ensure_loaded(images.base_image(preset, stage), project.artifacts(preset.name) / "images")
+            images.ensure_loaded(images.base_image(preset, stage), project.artifacts(preset.name) / layout.IMAGES)
         sizes = _materialize(root / "deps", deps_files)
         say(f"deps context {mb(sum(sizes.values()))} in {len(sizes)} files ({root / 'deps'})")
         deps_labels = {k: v for k, v in plan.labels.items() if k.startswith("io.airlock.") and k != "io.airlock.target"}

@@ -24,6 +24,7 @@ from airlock.errors import IntegrityError
 from airlock.presets import Preset
 from airlock.project import Project
 from airlock.runner import run
+from airlock.store import layout
 
 PAYLOAD_DIRS = ("/opt/venv", "/opt/ffmpeg", "/opt/opencv", "/opt/tensorrt", "/opt/app")
 
@@ -173,7 +174,7 @@ def report(project: Project, preset: Preset, image: str) -> Report:
     for line in du.splitlines():
         size, path = line.split(None, 1)
         payload[path] = int(size)
-    pk = project.artifacts(preset.name) / "debs" / "runtime" / "Packages"
+    pk = project.artifacts(preset.name) / layout.deb_packages("runtime")
     if pk.exists():
         payload["runtime .debs (Installed-Size)"] = sum(int(p.get("Installed-Size", "0")) * 1024 for p in parse_packages(pk.read_text()))
     big = _du(image, "du -x -B1 -d 3 / 2>/dev/null | sort -rn | head -40")
