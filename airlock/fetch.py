@@ -10,7 +10,6 @@ from zero; a second mismatch raises HashMismatch naming expected and actual.
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import hashlib
 import os

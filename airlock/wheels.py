@@ -23,7 +23,6 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urljoin, urldefrag
 
-from packaging.tags import Tag
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
 from airlock.errors import ExternalError, IntegrityError

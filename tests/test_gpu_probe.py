@@ -64,7 +64,7 @@ def test_driver_is_checked_against_the_images_minimum(tmp_path: Path, driver: st
     assert rows["driver"][0] == status and driver.split(",")[0] in rows["driver"][1]
     assert code == (1 if status == "FAIL" else 0)
     if status == "FAIL":
-        assert rows["driver"][1] == f"Tesla T4: driver 470.57.02 is older than the image's minimum 525.60.13"
+        assert rows["driver"][1] == "Tesla T4: driver 470.57.02 is older than the image's minimum 525.60.13"
 
 
 TORCH_NO_CUDA = """
