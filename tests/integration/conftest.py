@@ -5,7 +5,13 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
+import signal
 import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -30,6 +36,50 @@ def built_demo(synced_demo: Path) -> str:
     """`inv build --target runtime` of the demo preset; returns the image tag."""
     _ok(inv(REPO, "build", "--preset", DEMO, "--target", "runtime"), "inv build")
     return f"airlock/{DEMO}:runtime"
+
+
+@dataclass(frozen=True)
+class Engine:
+    """A Docker engine of the test's own: ``host`` goes in DOCKER_HOST for every process that must use it."""
+
+    host: str
+
+    def docker(self, *args: str) -> str:
+        return subprocess.run(["docker", "-H", self.host, *args], check=True, capture_output=True, text=True).stdout
+
+    def env(self) -> dict[str, str]:
+        return {**os.environ, "DOCKER_HOST": self.host}
+
+
+@pytest.fixture
+def isolated_engine() -> Iterator[Engine]:
+    """A second dockerd with its own data root, exec root and socket, and no bridge: it starts with no image and no
+    build cache, and the main engine (and its cache, which the other tests rely on) is never touched.
+    Stopped and removed afterwards."""
+    root = Path(tempfile.mkdtemp(prefix="airlock-engine-", dir="/var/lib"))
+    sock = f"unix://{root}/docker.sock"
+    log = open(root / "dockerd.log", "wb")
+    proc = subprocess.Popen(
+        ["dockerd", "--data-root", str(root / "data"), "--exec-root", str(root / "x"), "--pidfile", str(root / "dockerd.pid"),
+         "-H", sock, "--bridge=none", "--iptables=false", "--ip-masq=false"],
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 90
+        while subprocess.run(["docker", "-H", sock, "info"], capture_output=True).returncode != 0:
+            assert proc.poll() is None and time.monotonic() < deadline, (root / "dockerd.log").read_text()[-3000:]
+            time.sleep(0.5)
+        yield Engine(sock)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)  # dockerd and the containerd it started (its own session)
+            proc.wait()
+        log.close()
+        subprocess.run(["umount", "-R", "-l", str(root)], capture_output=True)
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def docker_json(*args: str) -> object:
