@@ -53,14 +53,20 @@ class Engine:
 
 @pytest.fixture
 def isolated_engine() -> Iterator[Engine]:
-    """A second dockerd with its own data root, exec root and socket, and no bridge: it starts with no image and no
-    build cache, and the main engine (and its cache, which the other tests rely on) is never touched.
-    Stopped and removed afterwards."""
+    """A second dockerd with its own data root, exec root and socket, in a network namespace of its own and with no
+    bridge: it starts with no image and no build cache, and the main engine (and its cache, which the other tests
+    rely on) is never touched. Stopped and removed afterwards.
+
+    The namespace matters: a dockerd started with ``--bridge=none`` deletes the ``docker0`` interface it finds, which
+    in the host's namespace is the main engine's bridge (every later ``docker run`` then fails).
+    """
+    bridge = Path("/sys/class/net/docker0")
+    had_bridge = bridge.exists()
     root = Path(tempfile.mkdtemp(prefix="airlock-engine-", dir="/var/lib"))
     sock = f"unix://{root}/docker.sock"
     log = open(root / "dockerd.log", "wb")
     proc = subprocess.Popen(
-        ["dockerd", "--data-root", str(root / "data"), "--exec-root", str(root / "x"), "--pidfile", str(root / "dockerd.pid"),
+        ["unshare", "--net", "--", "dockerd", "--data-root", str(root / "data"), "--exec-root", str(root / "x"), "--pidfile", str(root / "dockerd.pid"),
          "-H", sock, "--bridge=none", "--iptables=false", "--ip-masq=false"],
         stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
@@ -80,6 +86,7 @@ def isolated_engine() -> Iterator[Engine]:
         log.close()
         subprocess.run(["umount", "-R", "-l", str(root)], capture_output=True)
         shutil.rmtree(root, ignore_errors=True)
+    assert bridge.exists() == had_bridge, "the isolated engine removed the main engine's docker0 bridge"
 
 
 def docker_json(*args: str) -> object:
