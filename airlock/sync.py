@@ -330,8 +330,8 @@ def apply_sync(
 
     for phase in PHASES:
         for rel in plan.phases[phase].remove:
-            (store / rel).unlink(missing_ok=True)
-            say(f"{phase:8} removed {rel}")
+            (store / rel).unlink(missing_ok=True)  # a symlink is unlinked itself, never followed
+            say(f"{phase:8} removed {layout.printable(rel)}")
 
     # images
     t0 = time.monotonic()

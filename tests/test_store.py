@@ -558,3 +558,29 @@ def test_a_store_without_its_manifest_is_a_missing_finding_not_a_crash(pristine:
     found = verify_store(proj, DEMO).findings
     assert (found[0].code, found[0].path) == ("missing", "manifest.json") and "run: inv sync --preset" in found[0].message
     assert ("extra", IMAGE) in [(f.code, f.path) for f in found]
+
+
+def test_sync_never_touches_a_file_outside_the_store(pristine: Path, tmp_path: Path) -> None:
+    """A manifest entry escaping the store (right size and sha256) and a symlink to an outside file: after a real
+    plan and apply, the outside file is intact, the symlink itself is gone, and neither is in the new index."""
+    from airlock.presets import load_preset
+    from airlock.sync import apply_sync, gather_sync, plan_sync
+
+    proj, store = _copy(pristine, tmp_path)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    victim = outside / "victim.txt"
+    victim.write_bytes(b"not airlock's")
+    data = json.loads((store / "manifest.json").read_text())
+    data["entries"].append({"path": "wheels/../../../../outside/victim.txt", "kind": "wheel", "origin": "x", "version": "",
+                            "size": victim.stat().st_size, "sha256": hashlib.sha256(victim.read_bytes()).hexdigest()})
+    (store / "manifest.json").write_text(json.dumps(data))
+    (store / "wheels" / "evil.whl").symlink_to(victim)
+    preset = load_preset(proj, DEMO)
+    plan = plan_sync(gather_sync(proj, preset, ("images",), jobs=1))
+    assert "wheels/evil.whl" in plan.phases["wheels"].remove
+    apply_sync(proj, preset, plan, jobs=1, say=lambda _: None)
+    assert victim.read_bytes() == b"not airlock's"
+    assert not (store / "wheels" / "evil.whl").is_symlink()
+    paths = {e.path for e in manifest.read_manifest(store).entries}
+    assert not any("outside" in p or "evil" in p for p in paths) and IMAGE in paths
