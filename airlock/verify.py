@@ -79,7 +79,7 @@ def verify_store(project: Project, name: str, jobs: int = 0) -> Report:
 
     preset = load_preset(project, name)
     store = project.artifacts(name)
-    if not store.is_dir() or store.is_symlink():
+    if not store.is_dir() and not store.is_symlink():
         raise InputError(f"{store}: no such store; run: inv sync --preset {name}")
     with writer.hold(store, exclusive=False, doing="run inv verify"):
         return _verify(project, preset, store, jobs)

@@ -584,3 +584,22 @@ def test_sync_never_touches_a_file_outside_the_store(pristine: Path, tmp_path: P
     assert not (store / "wheels" / "evil.whl").is_symlink()
     paths = {e.path for e in manifest.read_manifest(store).entries}
     assert not any("outside" in p or "evil" in p for p in paths) and IMAGE in paths
+
+
+def test_a_symlinked_store_is_refused_by_sync_and_verify(tmp_path: Path) -> None:
+    """artifacts/<preset> as a symlink to another folder: both holders refuse it in one line (exit 2); a symlinked artifacts/ is fine."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (tmp_path / "artifacts").mkdir()
+    store = tmp_path / "artifacts" / DEMO
+    store.symlink_to(elsewhere)
+    for exclusive in (True, False):
+        with pytest.raises(InputError, match="is a symlink; airlock reads and writes only inside a real store folder"):
+            with writer.hold(store, exclusive=exclusive, doing="test"):
+                pass
+    real = tmp_path / "disk" / "artifacts"
+    (real / DEMO).mkdir(parents=True)
+    (tmp_path / "linked").symlink_to(real)
+    with writer.hold(tmp_path / "linked" / DEMO, exclusive=True, doing="test"):
+        pass
+    assert list(elsewhere.iterdir()) == []

@@ -16,7 +16,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from airlock.errors import BusyError, ExternalError
+from airlock.errors import BusyError, ExternalError, InputError
 from airlock.store.layout import lock_file
 
 
@@ -27,6 +27,9 @@ def hold(store: Path, *, exclusive: bool, doing: str) -> Iterator[None]:
     A reader of a store that does not exist yet takes no lock (there is nothing to read, and
     it must not create the folder); the caller reports the missing store.
     """
+    if store.is_symlink():
+        # The store's confinement rests on its folder being itself: a symlinked artifacts/ is fine, a symlinked store is not.
+        raise InputError(f"{store}: is a symlink; airlock reads and writes only inside a real store folder (make it one; artifacts/ itself may be a symlink)")
     if not exclusive and not store.is_dir():
         yield
         return
