@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import shutil
+import subprocess
+import uuid
 from pathlib import Path
 
 import pytest
@@ -169,8 +171,19 @@ def test_lock_change_rebuilds_deps_without_recompiling_ffmpeg(built_demo: str, t
     req = proj / "presets" / f"{DEMO}.in"
     req.write_text(req.read_text() + "six\n")
     ok(inv(proj, "lock", "--preset", DEMO), "inv lock")
+    # A comment unique to this run makes this lock's bytes new to BuildKit even on an engine whose cache saw
+    # "demo + six" before (the engine's cache is kept between runs), so the venv step must really run again.
+    lock = proj / "locks" / f"{DEMO}.txt"
+    lock.write_text(lock.read_text() + f"# test run {uuid.uuid4().hex}\n")
     ok(inv(proj, "sync", "--preset", DEMO, "--only", "wheels"), "inv sync")
     tag = "airlock-test/lockchange:runtime"
+    # The deps tags of "demo + six" may be left from an earlier run on this engine: drop them (not the build
+    # cache), so the deps images must be built again and BuildKit's reuse of the apt and FFmpeg steps shows.
+    plan = ok(inv(proj, "build", "--preset", DEMO, "--tag", tag, "--dry-run"), "dry run").stdout
+    dhash = re.search(r"^deps hash\s+([0-9a-f]{16})", plan, re.M)
+    assert dhash is not None, plan
+    deps_tags = [f"airlock/{DEMO}:deps-{dhash.group(1)}-{stage}" for stage in ("builder", "runtime")]
+    subprocess.run(["docker", "image", "rm", "-f", *deps_tags], capture_output=True)
     proc = ok(inv(proj, "build", "--preset", DEMO, "--tag", tag), "rebuild after a lock change")
     log = proc.stdout + proc.stderr
     assert "deps build" in proc.stdout, proc.stdout
