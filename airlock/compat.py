@@ -24,6 +24,7 @@ TORCH_INDEX = "https://download.pytorch.org/whl/{tag}"
 
 #: CUDA versions a preset may name, with the cuDNN majors NVIDIA ships images for.
 CUDA_CUDNN: dict[str, tuple[str, ...]] = {
+    "11.5": ("8",),
     "11.8": ("8",),
     "12.1": ("8",),
     "12.4": ("9",),
@@ -35,6 +36,8 @@ CUDA_CUDNN: dict[str, tuple[str, ...]] = {
 #: some binaries, but not PTX JIT, which the compiled parts rely on for newer GPUs; the image
 #: records this stricter minimum as its ``io.airlock.cuda.min-driver`` label.
 CUDA_MIN_DRIVER: dict[str, str] = {
+    "11.5": "495.29.05",
+    "11.7": "515.43.04",
     "11.8": "520.61.05",
     "12.1": "530.30.02",
     "12.4": "550.54.14",
@@ -43,7 +46,25 @@ CUDA_MIN_DRIVER: dict[str, str] = {
 
 #: CUDA version -> (oldest, newest) GPU architecture (compute capability) its nvcc compiles for.
 #: 11.8 added Ada (8.9) and Hopper (9.0); 12.0 dropped Kepler (3.x).
-CUDA_ARCHS: dict[str, tuple[float, float]] = {"11.8": (3.5, 9.0), "12.1": (5.0, 9.0), "12.4": (5.0, 9.0)}
+CUDA_ARCHS: dict[str, tuple[float, float]] = {"11.5": (3.5, 8.6), "11.8": (3.5, 9.0), "12.1": (5.0, 9.0), "12.4": (5.0, 9.0)}
+
+#: OS -> the CUDA toolkit its own archive ships (``nvidia-cuda-toolkit``, Ubuntu multiverse):
+#: what a bootstrapped builder (no ``nvidia/cuda`` devel image) compiles CUDA code with.
+OS_CUDA_TOOLKIT: dict[str, str] = {"ubuntu22.04": "11.5"}
+#: The .deb that brings that toolkit's ``nvcc``.
+CUDA_TOOLKIT_DEB = "nvidia-cuda-toolkit"
+#: nvcc releases that fail on GCC 11's ``<functional>`` ("parameter packs not expanded"),
+#: Ubuntu 22.04's default compiler: they need an older host compiler (``-DCUDA_HOST_COMPILER``).
+NVCC_NEEDS_OLDER_GCC: frozenset[str] = frozenset({"11.5", "11.6"})
+
+#: PyPI wheels that install a ``cv2`` of their own: with OpenCV's bindings built from source,
+#: one would shadow the other.
+OPENCV_WHEELS: frozenset[str] = frozenset({
+    "opencv-python", "opencv-python-headless", "opencv-contrib-python", "opencv-contrib-python-headless",
+})
+#: The CUDA libraries OpenCV's CUDA modules link (cudart, cuBLAS, cuFFT, NPP), as wheel name
+#: stems: with ``cuda.runtime: "wheels"`` the lock must hold each, for the toolkit's major.
+OPENCV_CUDA_WHEELS: tuple[str, ...] = ("nvidia-cuda-runtime", "nvidia-cublas", "nvidia-cufft", "nvidia-npp")
 
 #: torch release -> the cuDNN major its CUDA wheels bring (nvidia-cudnn-cu11/cu12): 8.x up to 2.3, 9.x from 2.4.
 TORCH_CUDNN: dict[str, str] = {"2.0.1": "8", "2.1.0": "8", "2.1.2": "8", "2.2.2": "8", "2.3.1": "8", "2.4.1": "9", "2.5.1": "9"}
@@ -61,8 +82,56 @@ def cuda_archs(flags: tuple[str, ...]) -> dict[str, list[str]]:
 
 
 def min_driver(cuda: str | None) -> str:
-    """The minimum host driver for a preset's CUDA (``""`` for a CPU preset)."""
+    """The minimum host driver for one CUDA version (``""`` for none or an unknown one)."""
     return CUDA_MIN_DRIVER.get(cuda or "", "")
+
+
+def tag_cuda(tag: str) -> str | None:
+    """``"cu117"`` -> ``"11.7"``, ``"cu121"`` -> ``"12.1"``; ``"cpu"`` -> None."""
+    m = re.fullmatch(r"cu(\d+)(\d)", tag)
+    return f"{m.group(1)}.{m.group(2)}" if m else None
+
+
+def preset_cudas(preset: "Preset") -> tuple[str, ...]:
+    """Every CUDA version whose code runs in the preset's image: its toolkit, and torch's wheels' CUDA."""
+    if preset.cuda is None:
+        return ()
+    out = [preset.cuda.version]
+    if preset.torch is not None and (t := tag_cuda(preset.torch.cuda_tag)) is not None:
+        out.append(t)
+    return tuple(dict.fromkeys(out))
+
+
+def preset_min_driver(preset: "Preset") -> str:
+    """The image's ``io.airlock.cuda.min-driver``: the strictest minimum of :func:`preset_cudas` (``""`` for CPU)."""
+    drivers = [d for d in (min_driver(c) for c in preset_cudas(preset)) if d]
+    return max(drivers, key=lambda d: tuple(int(x) for x in d.split("."))) if drivers else ""
+
+
+def lock_violations(preset: "Preset", names: "set[str]") -> list[Violation]:
+    """Rules on the locked set (canonical project names), which the preset alone cannot decide."""
+    out: list[Violation] = []
+    oc = preset.opencv
+    if oc is not None and oc.python:
+        shadow = sorted(names & OPENCV_WHEELS)
+        if shadow:
+            out.append(Violation(
+                "opencv.python",
+                f"the lock installs {', '.join(shadow)}, a second cv2 that would shadow the one built from source; "
+                "drop it from the requirements (or whatever requires it), or set opencv.python to false",
+            ))
+    if oc is not None and oc.python and "numpy" not in names:
+        out.append(Violation("opencv.python", "OpenCV's Python bindings compile against numpy, which the lock lacks; add numpy to the requirements"))
+    if preset.cuda is not None and preset.cuda.runtime == "wheels" and oc is not None and oc.cuda:
+        major = preset.cuda.version.split(".")[0]
+        missing = [f"{stem}-cu{major}" for stem in OPENCV_CUDA_WHEELS if f"{stem}-cu{major}" not in names]
+        if missing:
+            out.append(Violation(
+                "cuda.runtime",
+                f"OpenCV's CUDA modules link CUDA {major} libraries that the runtime takes from wheels, and the lock lacks "
+                f"{', '.join(missing)}; add them to the requirements",
+            ))
+    return out
 
 
 #: TensorRT major -> CUDA versions it is built for (NVIDIA's TensorRT support matrix).
@@ -181,12 +250,53 @@ def check(preset: "Preset") -> list[Violation]:
             out.append(Violation("cuda.version", f"CUDA {cuda} is not one of {', '.join(CUDA_CUDNN)}"))
         elif preset.cuda.cudnn not in CUDA_CUDNN[cuda]:
             out.append(Violation("cuda.cudnn", f"CUDA {cuda} images ship cuDNN {', '.join(CUDA_CUDNN[cuda])}, not {preset.cuda.cudnn}"))
+        wheels = preset.cuda.runtime == "wheels"
         for stage in ("builder", "runtime"):
             image = getattr(preset.base, stage).image
-            if image is not None and not _image_matches_cuda(image, cuda or "", preset.os):
+            if image is None:
+                continue
+            if stage == "runtime" and wheels:
+                if image.split(":", 1)[0].endswith("nvidia/cuda"):
+                    out.append(Violation(
+                        "base.runtime.image",
+                        f"{image} carries CUDA, and cuda.runtime 'wheels' takes CUDA from the lock's nvidia-* wheels: "
+                        "a runtime would hold it twice; use a base without CUDA",
+                    ))
+            elif not _image_matches_cuda(image, cuda or "", preset.os):
                 out.append(Violation(f"base.{stage}.image", f"{image} does not name CUDA {cuda} on {preset.os}"))
+        if preset.base.builder.image is None and preset.opencv is not None and preset.opencv.cuda:
+            have = OS_CUDA_TOOLKIT.get(preset.os)
+            if have != cuda:
+                out.append(Violation(
+                    "cuda.version",
+                    f"a bootstrapped builder compiles with {preset.os}'s own CUDA toolkit, "
+                    + (f"which is {have}, not {cuda}" if have else "and it has none"),
+                ))
+            elif CUDA_TOOLKIT_DEB not in preset.apt.build:
+                out.append(Violation("apt.build", f"OpenCV with CUDA on a bootstrapped builder needs {CUDA_TOOLKIT_DEB} (nvcc) in apt.build"))
+        if preset.opencv is not None and preset.opencv.cuda and cuda in NVCC_NEEDS_OLDER_GCC:
+            host = next((f.split("=", 1)[1] for f in preset.opencv.cmake_flags if f.startswith("-DCUDA_HOST_COMPILER=")), None)
+            if host is None:
+                out.append(Violation(
+                    "opencv.cmake_flags",
+                    f"CUDA {cuda}'s nvcc fails with {preset.os}'s default g++-11; add -DCUDA_HOST_COMPILER=/usr/bin/g++-10 "
+                    "(and g++-10 to apt.build)",
+                ))
+            elif (m := re.fullmatch(r"/usr/bin/(g\+\+-\d+)", host)) and m.group(1) not in preset.apt.build:
+                out.append(Violation("apt.build", f"-DCUDA_HOST_COMPILER={host} needs {m.group(1)} in apt.build"))
     elif preset.opencv is not None and preset.opencv.cuda:
         out.append(Violation("opencv.cuda", "OpenCV with CUDA needs a CUDA preset (cuda is null)"))
+    if preset.opencv is not None and preset.opencv.python:
+        shadow = [r for r in preset.requirements.packages if _req_name(r) in OPENCV_WHEELS]
+        if shadow:
+            out.append(Violation(
+                "requirements.packages",
+                f"{', '.join(shadow)} installs a second cv2 that would shadow the one built from source (opencv.python); "
+                "drop it, or set opencv.python to false",
+            ))
+        build_list = next((f.split("=", 1)[1] for f in preset.opencv.cmake_flags if f.startswith("-DBUILD_LIST=")), None)
+        if build_list is not None and "python3" not in re.split(r"[;, ]+", build_list):
+            out.append(Violation("opencv.cmake_flags", "-DBUILD_LIST lacks python3, so opencv.python would build no cv2; add python3 or set opencv.python to false"))
     if preset.opencv is not None and preset.opencv.cuda and preset.opencv.contrib is None:
         out.append(Violation("opencv.contrib", "OpenCV with CUDA needs opencv_contrib's archive (WITH_CUDA requires its cudev module)"))
     if preset.opencv is not None and preset.opencv.cuda and cuda in CUDA_ARCHS:
@@ -236,8 +346,9 @@ def check(preset: "Preset") -> list[Violation]:
                 out.append(Violation("torch.torchaudio", f"torch {t.torch} pairs with torchaudio {rel.torchaudio}, not {t.torchaudio}"))
             if Version(py) not in rel.python:
                 out.append(Violation("python.version", f"torch {t.torch} supports Python {rel.python}, not {py}"))
-            if tag != "cpu" and tag not in rel.cuda_tags:
-                out.append(Violation("torch.cuda_tag", f"torch {t.torch} has no {tag} build (builds: {', '.join(rel.cuda_tags)})"))
+            built = t.cuda_tag if preset.cuda is not None and preset.cuda.runtime == "wheels" else tag
+            if built != "cpu" and built not in rel.cuda_tags:
+                out.append(Violation("torch.cuda_tag", f"torch {t.torch} has no {built} build (builds: {', '.join(rel.cuda_tags)})"))
             want = TORCH_CUDNN.get(t.torch)
             if preset.cuda is not None and want is not None and preset.cuda.cudnn != want:
                 out.append(Violation(
@@ -245,7 +356,18 @@ def check(preset: "Preset") -> list[Violation]:
                     f"torch {t.torch}'s CUDA wheels bring cuDNN {want} (nvidia-cudnn); the preset says cuDNN {preset.cuda.cudnn}: "
                     "an image carries one cuDNN, the one torch loads",
                 ))
-        if t.cuda_tag != tag:
+        torch_cuda = tag_cuda(t.cuda_tag)
+        if preset.cuda is not None and preset.cuda.runtime == "wheels" and torch_cuda is not None and cuda is not None:
+            # The compiled parts run on torch's CUDA libraries: same major, and at least the toolkit's minor.
+            if torch_cuda.split(".")[0] != cuda.split(".")[0] or Version(torch_cuda) < Version(cuda):
+                out.append(Violation(
+                    "torch.cuda_tag",
+                    f"torch's {t.cuda_tag} wheels bring CUDA {torch_cuda}; parts compiled by CUDA {cuda} need the same major "
+                    f"and at least {cuda} (cuda.runtime 'wheels' holds one CUDA, torch's)",
+                ))
+            elif rel is not None and t.index_url.rstrip("/") not in torch_index_for(t.torch, t.cuda_tag):
+                out.append(Violation("torch.index_url", f"{t.index_url} does not serve torch {t.torch} {t.cuda_tag} builds; use {torch_index_for(t.torch, t.cuda_tag)[0]}"))
+        elif t.cuda_tag != tag:
             out.append(Violation("torch.cuda_tag", f"{t.cuda_tag} does not match the preset's CUDA ({tag})"))
         elif rel is not None and t.index_url.rstrip("/") not in torch_index_for(t.torch, tag):
             out.append(Violation("torch.index_url", f"{t.index_url} does not serve torch {t.torch} {tag} builds; use {torch_index_for(t.torch, tag)[0]}"))
@@ -286,6 +408,17 @@ def _bootstrap_violations(preset: "Preset", stage: str) -> list[Violation]:
                 f"Python {preset.python.version} .debs for {preset.os} are only in {where[0]}/{where[1]}; add {' and '.join(missing)}",
             ))
     return out
+
+
+def _req_name(req: str) -> str:
+    """The canonical project name of a requirement string (``"opencv-python-headless>=4"`` -> its name)."""
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import canonicalize_name
+
+    try:
+        return canonicalize_name(Requirement(req).name)
+    except InvalidRequirement:
+        return ""
 
 
 def _image_matches_cuda(image: str, cuda: str, os_name: str) -> bool:

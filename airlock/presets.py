@@ -128,8 +128,17 @@ class Bases(_Model):
 
 
 class Cuda(_Model):
+    """The CUDA toolkit that compiles the preset's parts, and where the runtime gets CUDA's libraries.
+
+    ``runtime: "base"``: from the runtime base image (``nvidia/cuda:...-runtime``).
+    ``runtime: "wheels"``: from the lock's ``nvidia-*`` wheels (torch's own CUDA set), on a
+    base that carries no CUDA; the toolkit (``version``) is then only in the builder, and its
+    major must be the wheels' major (CUDA minor-version compatibility).
+    """
+
     version: str = Field(pattern=r"^\d+\.\d+$")
     cudnn: str = Field(pattern=r"^\d+$")
+    runtime: Literal["base", "wheels"] = "base"
 
 
 class Python(_Model):
@@ -216,6 +225,7 @@ class Contrib(_NamedByUrl, _Model):
 class OpenCV(Source):
     cuda: bool = False
     dnn: bool = True
+    python: bool = Field(default=True, description="build OpenCV's Python bindings (cv2) into the image's venv, against the lock's numpy")
     contrib: Contrib | None = Field(default=None, description="opencv_contrib archive; WITH_CUDA needs its cudev module")
     cmake_flags: tuple[str, ...] = ()
 

@@ -53,7 +53,8 @@ class Choice:
 
 
 def options_cuda() -> list[str | None]:
-    return [*compat.CUDA_CUDNN, None]
+    """The CUDA versions NVIDIA's images serve (the prompt makes image-based presets); no CUDA last."""
+    return [*(c for c in compat.CUDA_CUDNN if c in CUDA_IMAGE_VERSION), None]
 
 
 def os_for(cuda: str | None) -> str:

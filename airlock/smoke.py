@@ -102,7 +102,7 @@ def gpu_smoke(preset: Preset, image: str) -> tuple[int, str]:
     labels = (docker.inspect_image(image).get("Config") or {}).get("Labels") or {}
     min_drv = labels.get("io.airlock.cuda.min-driver", "")
     if min_drv in ("", "none"):
-        min_drv = compat.min_driver(preset.cuda.version if preset.cuda else None)
+        min_drv = compat.preset_min_driver(preset)
     probe = Path(gpu_probe.__file__).read_bytes()
     argv = [docker.client(), "run", "--rm", "-i", "--network=none", "--gpus", "all", "--entrypoint", "/opt/venv/bin/python", image, "-", "--min-driver", min_drv]
     proc = run(argv, input=probe, check=False, timeout=900)

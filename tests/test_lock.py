@@ -39,6 +39,7 @@ from tests.conftest import inv as _inv
 
 CU118 = "ubuntu22.04-cuda11.8-torch2.1"
 CU121 = "ubuntu22.04-cuda12.1-torch2.3"
+CU115 = "ubuntu22.04-cuda11.5-torch2.0"
 H = "e" * 64
 
 
@@ -218,7 +219,8 @@ def test_check_names_every_out_of_date_lock_with_its_fix(project_copy: Path) -> 
     with pytest.raises(IntegrityError) as exc:
         check_plan(proj, plan)
     msg = str(exc.value)
-    assert msg.startswith("2 of 3 locks out of date: ")
+    assert msg.startswith("3 of 4 locks out of date: ")
+    assert f"locks/{CU115}.txt is missing; run: inv lock --preset {CU115}" in msg
     assert f"locks/{CU118}.txt is missing; run: inv lock --preset {CU118}" in msg
     assert f"locks/{CU121}.txt cannot be read (" in msg and f"run: inv lock --preset {CU121}" in msg
     assert DEMO not in msg and "\n" not in msg

@@ -23,6 +23,7 @@ from tests.conftest import DEMO, JAMMY, REPO, clone_project, inv
 
 CUDA121 = "ubuntu22.04-cuda12.1-torch2.3"
 CUDA118 = "ubuntu22.04-cuda11.8-torch2.1"
+CUDA115 = "ubuntu22.04-cuda11.5-torch2.0"
 
 
 #: The keyring URL presets pinned until Ubuntu withdrew it (HTTP 404 since 2026-11).
@@ -84,6 +85,26 @@ RULES = [
      "CUDA_ARCH_BIN 10.0: CUDA 12.1's nvcc compiles for architectures 5.0 to 9.0; for a newer GPU give -DCUDA_ARCH_PTX=9.0"),
     ("Ubuntu 22.04's Python 3.11 needs jammy-updates", DEMO, _jammy(suites=[]), "base.builder.bootstrap.suites", "only in jammy-updates/universe"),
     ("Ubuntu 22.04's Python 3.11 needs universe", DEMO, _jammy(components=["main"]), "base.builder.bootstrap.suites", "add \"universe\" to components"),
+    ("a second cv2 from PyPI is refused when OpenCV's bindings are built", CUDA115,
+     {"requirements.packages": ["numpy<2", "opencv-python-headless>=4"]}, "requirements.packages", "a second cv2 that would shadow"),
+    ("opencv.python needs python3 in a BUILD_LIST", CUDA115,
+     {"opencv.cmake_flags": ["-DCUDA_ARCH_BIN=7.5", "-DCUDA_HOST_COMPILER=/usr/bin/g++-10", "-DBUILD_LIST=core,cudev"]}, "opencv.cmake_flags",
+     "-DBUILD_LIST lacks python3"),
+    ("a wheels runtime takes no CUDA base", CUDA115, {"base.runtime": {"image": "nvidia/cuda:11.8.0-cudnn8-runtime-ubuntu22.04"}},
+     "base.runtime.image", "a runtime would hold it twice"),
+    ("a bootstrapped builder compiles with its OS's toolkit", CUDA115, {"cuda.version": "11.8", "opencv.cmake_flags": ["-DCUDA_ARCH_BIN=7.5"]},
+     "cuda.version", "a bootstrapped builder compiles with ubuntu22.04's own CUDA toolkit, which is 11.5, not 11.8"),
+    ("a bootstrapped builder needs nvcc's package", CUDA115, {"apt.build": ["build-essential", "g++-10"]}, "apt.build", "needs nvidia-cuda-toolkit (nvcc)"),
+    ("CUDA 11.5's nvcc needs an older host compiler", CUDA115,
+     {"opencv.cmake_flags": ["-DCUDA_ARCH_BIN=7.5", "-DCUDA_ARCH_PTX=8.6"]}, "opencv.cmake_flags", "add -DCUDA_HOST_COMPILER=/usr/bin/g++-10"),
+    ("the host compiler is in the build set", CUDA115,
+     {"apt.build": ["nvidia-cuda-toolkit", "build-essential"]}, "apt.build", "-DCUDA_HOST_COMPILER=/usr/bin/g++-10 needs g++-10 in apt.build"),
+    ("torch's wheels' CUDA is the toolkit's major", CUDA115,
+     {"torch.torch": "2.3.1", "torch.torchvision": "0.18.1", "torch.torchaudio": "2.3.1", "torch.cuda_tag": "cu121"}, "torch.cuda_tag",
+     "torch's cu121 wheels bring CUDA 12.1; parts compiled by CUDA 11.5 need the same major"),
+    ("CUDA 11.5 cannot compile sm_90", CUDA115,
+     {"opencv.cmake_flags": ["-DCUDA_ARCH_BIN=7.5;9.0", "-DCUDA_HOST_COMPILER=/usr/bin/g++-10"]}, "opencv.cmake_flags",
+     "CUDA_ARCH_BIN 9.0: CUDA 11.5's nvcc compiles for architectures 3.5 to 8.6; for a newer GPU give -DCUDA_ARCH_PTX=8.6"),
     ("source archives end in distinct file names", CUDA121, {"opencv.contrib.url": "http://mirror.example/opencv_4.10.0+dfsg.orig.tar.xz"}, "opencv.contrib.url", "same file name as opencv.url"),
 ]
 
@@ -322,3 +343,37 @@ def test_shipped_cuda_presets_run_on_hopper_and_an_older_generation(name: str) -
 def test_every_torch_release_knows_its_cudnn() -> None:
     """The cuDNN rule covers every torch release the tables know."""
     assert set(compat.TORCH_CUDNN) == set(compat.TORCH)
+
+
+def test_cuda_from_wheels_preset_runs_on_hopper_through_ptx() -> None:
+    """CUDA 11.5 predates sm_90: the shipped preset has SASS for Turing and Ampere and PTX 8.6, which Hopper's driver compiles."""
+    preset = parse_preset(_data(CUDA115), f"presets/{CUDA115}.json")
+    archs = compat.cuda_archs(preset.opencv.cmake_flags)  # type: ignore[union-attr]
+    assert "7.5" in archs["CUDA_ARCH_BIN"] and archs["CUDA_ARCH_PTX"] == ["8.6"]
+
+
+def test_min_driver_is_the_strictest_of_toolkit_and_torch_wheels() -> None:
+    """The label takes torch's CUDA 11.7 (515.43.04) over the 11.5 toolkit (495.29.05); an image preset keeps its CUDA's."""
+    assert compat.preset_cudas(parse_preset(_data(CUDA115), "x")) == ("11.5", "11.7")
+    assert compat.preset_min_driver(parse_preset(_data(CUDA115), "x")) == "515.43.04"
+    assert compat.preset_min_driver(parse_preset(_data(CUDA121), "x")) == "530.30.02"
+    assert compat.preset_min_driver(parse_preset(_data(DEMO), "x")) == ""
+
+
+@pytest.mark.parametrize(("names", "field", "words"), [
+    ({"numpy", "opencv-python-headless", "nvidia-cuda-runtime-cu11", "nvidia-cublas-cu11", "nvidia-cufft-cu11", "nvidia-npp-cu11"},
+     "opencv.python", "the lock installs opencv-python-headless, a second cv2"),
+    ({"nvidia-cuda-runtime-cu11", "nvidia-cublas-cu11", "nvidia-cufft-cu11", "nvidia-npp-cu11"}, "opencv.python", "compile against numpy"),
+    ({"numpy", "nvidia-cuda-runtime-cu11", "nvidia-cublas-cu11", "nvidia-cufft-cu11"}, "cuda.runtime", "the lock lacks nvidia-npp-cu11"),
+])
+def test_lock_rules_name_the_field(names: set[str], field: str, words: str) -> None:
+    """What only the locked set decides: a transitive cv2 wheel, numpy for the bindings, CUDA libraries OpenCV links."""
+    got = compat.lock_violations(parse_preset(_data(CUDA115), "x"), names)
+    assert [v.field for v in got] == [field] and words in got[0].message, got
+
+
+def test_shipped_cuda_from_wheels_lock_satisfies_the_lock_rules() -> None:
+    from airlock import lockfile
+
+    names = {p.key for p in lockfile.read(REPO / "locks" / f"{CUDA115}.txt").pins}
+    assert compat.lock_violations(parse_preset(_data(CUDA115), "x"), names) == []

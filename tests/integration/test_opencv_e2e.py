@@ -29,6 +29,7 @@ OPENCV = {
     "sha256": "4ca619efbad524c550771ab110332fc81293fb720bd03980fe58bc15f9ca3be8",
     "cuda": False,
     "dnn": False,
+    "python": False,  # the demo's requirement set brings its own cv2 wheel (opencv-python-headless)
     "contrib": {
         "url": f"{POOL}/opencv_{VERSION}+dfsg.orig-contrib.tar.xz",
         "sha256": "bc499ce3a1421b2474c20cce9949a574311bb3b6a71a5527e00e6f71cdb646b9",

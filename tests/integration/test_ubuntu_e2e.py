@@ -41,7 +41,7 @@ LINKED = {
 def _write_preset(site: Path) -> dict:  # type: ignore[type-arg]
     gpu = json.loads((REPO / "presets" / f"{GPU}.json").read_text())
     data = json.loads((REPO / "presets" / f"{DEMO}.json").read_text())
-    opencv = dict(gpu["opencv"], cuda=False)
+    opencv = dict(gpu["opencv"], cuda=False, python=False)  # the demo's requirement set brings its own cv2 wheel
     opencv["cmake_flags"] = [f for f in gpu["opencv"]["cmake_flags"] if not f.startswith("-DCUDA_")]
     opencv["cmake_flags"].append(f"-DBUILD_LIST={','.join(MODULES)}")
     assert opencv["dnn"] is True and gpu["python"] == data["python"]
