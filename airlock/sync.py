@@ -14,6 +14,9 @@ debs     per stage, the .debs the stage's base lacks, resolved in a container of
          that base (needs ``images``' bases in the engine)
 wheels   one wheel per pin for the target, hash-checked against the lock
 sources  FFmpeg/OpenCV/TensorRT archives, hash-checked against the preset
+builds   each pin that ships only an sdist, built into a wheel for the target in the
+         preset's builder base with its locked build dependencies, no network
+         (needs ``images``' builder base and ``debs``' builder set; :mod:`airlock.sdist`)
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
+import shutil
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -28,8 +33,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from airlock import __version__, debs, docker, fetch, images, lockfile, progress, render, wheels
-from airlock.errors import InputError
+from airlock import __version__, debs, docker, fetch, images, lockfile, progress, render, sdist, wheels
+from airlock.errors import ExternalError, HashMismatch, InputError, IntegrityError
 from airlock.fsutil import atomic_write_text, sha256_bytes, sha256_file
 from airlock.lock.inputs import check_fresh
 from airlock.presets import Preset
@@ -37,7 +42,15 @@ from airlock.project import Project
 from airlock.store import layout, manifest
 from airlock.target import Target
 
-PHASES = layout.FOLDERS  # images, debs, wheels, sources: one phase per store folder
+PHASES = layout.FOLDERS  # images, debs, wheels, sources, builds: one phase per store folder
+
+
+@dataclass(frozen=True)
+class SdistJob:
+    """A pin to build from its sdist; ``expect``: the sha256 its record says the same inputs gave (a rebuild must match)."""
+
+    choice: wheels.SdistChoice
+    expect: str | None = None
 
 
 @dataclass
@@ -56,6 +69,11 @@ class SyncPlan:
     images_todo: list[str]  # base refs to save
     sources_todo: list[str]  # filenames to download
     known: dict[str, str]  # path -> sha256 of files that are intact now
+    sdist_jobs: list[SdistJob] = field(default_factory=list)
+    build_dep_choices: list[wheels.WheelChoice] = field(default_factory=list)
+    build_lock: sdist.BuildLock | None = None
+    #: records of built wheels that stay (current, or to be reproduced)
+    records: list[sdist.Provenance] = field(default_factory=list)
 
     def render(self) -> str:
         out = [f"sync plan for {self.preset}:"]
@@ -155,6 +173,19 @@ class SyncFacts:
     deb_complete: dict[str, bool]
     #: stage -> the base image's id (the engine's, else the saved tarball's), None when neither has it
     base_ids: dict[str, str | None] = field(default_factory=dict)
+    #: locks/<preset>.build.txt (None when absent), its sha256, and why it does not fit the lock
+    build_lock: sdist.BuildLock | None = None
+    build_lock_sha256: str | None = None
+    build_lock_problems: tuple[str, ...] = ()
+    #: builds/*.provenance.json the index vouches for -> the record, or why it cannot be read
+    records: dict[str, sdist.Provenance | str] = field(default_factory=dict)
+    #: pins with no wheel for the target whose locked sdist must be built (empty when builds do not run)
+    sdist_choices: list[wheels.SdistChoice] = field(default_factory=list)
+    #: the build dependencies' wheels for the target (listed only when something is to be built)
+    build_dep_choices: list[wheels.WheelChoice] = field(default_factory=list)
+
+    def build_inputs(self) -> sdist.BuildInputs:
+        return sdist.BuildInputs(self.build_lock_sha256, self.base_ids.get("builder"), self.known.get(layout.deb_packages("builder")), self.target.label)
 
 
 def gather_sync(project: Project, preset: Preset, only: tuple[str, ...] = PHASES, jobs: int = 4) -> SyncFacts:
@@ -169,21 +200,45 @@ def gather_sync(project: Project, preset: Preset, only: tuple[str, ...] = PHASES
     listing = layout.walk(store)
     known = _intact(store, listing, jobs)
     known.update(_adoptable(store, listing, lock, preset, known, jobs))
-    # wheels first, so a pin without a wheel for the target is reported before anything else
+    bl_path = sdist.build_lock_path(project.locks_dir, preset.name)
+    build_lock = sdist.read_build_lock(bl_path)
+    bl_rel = bl_path.relative_to(project.root).as_posix()
+    build_problems = tuple(sdist.check_build_lock(build_lock, lock, bl_rel)) if build_lock else ()
+    records = sdist.read_records({rel: (store / rel).read_text(errors="replace") for rel in known if layout.folder_of(rel) == layout.BUILDS and rel.endswith(layout.PROVENANCE)})
+    base_ids: dict[str, str | None] = {stage: _base_id(images.base_image(preset, stage), store) for stage in images.STAGES}
+    inputs = sdist.BuildInputs(sha256_file(bl_path) if build_lock else None, base_ids["builder"], known.get(layout.deb_packages("builder")), target.label)
+    # wheels first, so a pin without a wheel (or sdist) for the target is reported before anything else;
+    # a pin whose built wheel is current is not asked about
     choices: list[wheels.WheelChoice] = []
-    if layout.WHEELS in only:
+    sdist_choices: list[wheels.SdistChoice] = []
+    dep_choices: list[wheels.WheelChoice] = []
+    if layout.WHEELS in only or layout.BUILDS in only:
+        built = {rec.key for rec in records.values() if isinstance(rec, sdist.Provenance) and _record_state(rec, lock, inputs, known) == sdist.CURRENT}
         present = {Path(p).name: s for p, s in known.items() if layout.folder_of(p) == layout.WHEELS}
-        choices, _ = wheels.plan(lock, target, present, jobs=max(jobs, 8))
+        todo = lockfile.Lockfile(lock.preset, lock.engine, lock.target, lock.input_digest, lock.index_url, lock.extra_index_urls, tuple(p for p in lock.pins if p.key not in built))
+        choices, _, sdist_choices = wheels.plan_with_sdists(todo, target, present, jobs=max(jobs, 8))
+        choices = choices if layout.WHEELS in only else []
+        sdist_choices = sdist_choices if layout.BUILDS in only else []
+        if sdist_choices and build_lock is not None and not build_problems:
+            try:
+                dep_choices, _ = wheels.plan(build_lock.lock, target, {}, jobs=max(jobs, 8))
+            except IntegrityError as exc:
+                raise IntegrityError(f"{bl_rel}: a build dependency: {exc}") from None
     deb_inputs: dict[str, str | None] = {}
     deb_complete: dict[str, bool] = {}
-    base_ids: dict[str, str | None] = {}
     for stage in images.STAGES:
-        base_ids[stage] = _base_id(images.base_image(preset, stage), store)
         rel = layout.deb_inputs(stage)
         deb_inputs[stage] = (store / rel).read_text(errors="replace") if rel in known else None
         deb_complete[stage] = layout.deb_packages(stage) in known and _packages_complete(store, stage, known)
     unlisted = {folder: _unlisted(listing, folder, known) for folder in layout.FOLDERS}
-    return SyncFacts(preset, lock, target, tuple(only), known, unlisted, choices, deb_inputs, deb_complete, base_ids)
+    return SyncFacts(
+        preset, lock, target, tuple(only), known, unlisted, choices, deb_inputs, deb_complete, base_ids,
+        build_lock, inputs.build_lock_sha256, build_problems, records, sdist_choices, dep_choices,
+    )  # fmt: skip
+
+
+def _record_state(rec: sdist.Provenance, lock: lockfile.Lockfile, inputs: sdist.BuildInputs, known: dict[str, str]) -> str:
+    return sdist.record_state(rec, lock.by_key().get(rec.key), inputs, known.get(layout.wheel(rec.wheel_filename)))
 
 
 # ----------------------------------------------------------------------- plan
@@ -209,13 +264,27 @@ def plan_sync(facts: SyncFacts) -> SyncPlan:
     debs, per stage: anything else                        yes               resolve the stage again
     debs, per stage: anything else                        no                keep what is there
     debs: a file outside debs/builder, debs/runtime       either            remove
+    builds: a pin with only an sdist, no current wheel    yes               build it (refused first when
+                                                                            the build-deps lock is absent,
+                                                                            does not fit the lock or lacks
+                                                                            the pin)
+    builds: a record that is current (sdist, build deps,
+      builder base and .debs, target the same; the
+      wheel intact)                                       either            keep it, its sdist and wheel
+    builds: same inputs, the wheel missing or altered     yes               build again; the new wheel
+                                                                            must have the recorded sha256
+    builds: a record of other inputs, or unreadable       either            remove (a new one is written)
+    builds: install-lock.txt                              either            keep; rewritten when it is not
+                                                                            the lock with the records' hashes
     ====================================================  ================  ===========================
     """
     preset, known, only = facts.preset, facts.known, facts.only
     phases = {p: PhasePlan() for p in PHASES}
 
+    builds = _plan_builds(facts, phases[layout.BUILDS])
     present_wheels = {p: s for p, s in known.items() if layout.folder_of(p) == layout.WHEELS}
     wanted_wheels = _wanted_wheels(facts.lock, facts.target, present_wheels, facts.wheel_choices)
+    wanted_wheels |= {layout.wheel(r.wheel_filename) for r in builds.records if known.get(layout.wheel(r.wheel_filename)) == r.wheel_sha256}
     for p in sorted(present_wheels):
         (phases[layout.WHEELS].keep if p in wanted_wheels else phases[layout.WHEELS].remove).append(p)
     phases[layout.WHEELS].fetch += [layout.wheel(c.filename) for c in facts.wheel_choices]
@@ -248,7 +317,53 @@ def plan_sync(facts: SyncFacts) -> SyncPlan:
         phases[layout.SOURCES], facts.unlisted.get(layout.SOURCES, []), known, only,
     )
 
-    return SyncPlan(preset.name, phases, list(facts.wheel_choices), debs_todo, images_todo, sources_todo, dict(known))
+    return SyncPlan(
+        preset.name, phases, list(facts.wheel_choices), debs_todo, images_todo, sources_todo, dict(known),
+        builds.jobs, builds.dep_choices, facts.build_lock, builds.records,
+    )  # fmt: skip
+
+
+@dataclass
+class _Builds:
+    jobs: list[SdistJob]
+    dep_choices: list[wheels.WheelChoice]
+    records: list[sdist.Provenance]
+
+
+def _plan_builds(facts: SyncFacts, plan: PhasePlan) -> _Builds:
+    """The builds/ rows of :func:`plan_sync`'s table; raises IntegrityError when a pin cannot be built."""
+    lock, known = facts.lock, facts.known
+    name = facts.preset.name
+    bl_rel = f"locks/{name}{sdist.BUILD_LOCK_SUFFIX}"
+    inputs = facts.build_inputs()
+    states = {rel: sdist.record_state(r, lock.by_key().get(r.key), inputs, known.get(layout.wheel(r.wheel_filename)))
+              for rel, r in facts.records.items() if isinstance(r, sdist.Provenance)}  # fmt: skip
+    jobs: list[SdistJob] = []
+    if facts.sdist_choices:
+        names = ", ".join(f"{c.pin.name}=={c.pin.version}" for c in facts.sdist_choices)
+        if facts.build_lock is None:
+            raise IntegrityError(
+                f"{names}: only an sdist for {facts.target.label}, and {bl_rel} (the build dependencies) is absent; "
+                f"restore it from git, or run: inv lock --preset {name} --upgrade"
+            )
+        if facts.build_lock_problems:
+            raise IntegrityError(f"refusing to build {names}: " + " | ".join(facts.build_lock_problems))
+        for c in facts.sdist_choices:
+            if facts.build_lock.sdist_for(c.pin) is None:
+                raise IntegrityError(f"{bl_rel} does not lock the build of {c.pin.name}=={c.pin.version} (sdist sha256 {c.sha256[:12]}…); run: inv lock --preset {name}")
+            expect = next((r.wheel_sha256 for rel, r in facts.records.items() if isinstance(r, sdist.Provenance) and r.key == c.pin.key and states[rel] == sdist.REPRODUCE), None)
+            jobs.append(SdistJob(c, expect))
+            again = f"; must reproduce sha256 {expect[:12]}…" if expect else ""
+            plan.fetch.append(f"build {c.pin.name}=={c.pin.version} from {layout.sdist(c.filename)} in the builder base, no network{again}")
+    keep_records = [r for rel, r in facts.records.items() if isinstance(r, sdist.Provenance) and states[rel] != sdist.STALE]
+    wanted = {r.rel for r in keep_records} | {layout.sdist(r.sdist_filename) for r in keep_records}
+    wanted |= {layout.sdist(c.filename) for c in facts.sdist_choices}
+    if keep_records or jobs:
+        wanted.add(layout.install_lock())
+    for rel in sorted(k for k in known if layout.folder_of(k) == layout.BUILDS):
+        (plan.keep if rel in wanted else plan.remove).append(rel)
+    plan.remove += facts.unlisted.get(layout.BUILDS, [])
+    return _Builds(jobs, list(facts.build_dep_choices) if jobs else [], keep_records)
 
 
 def _plan_files(
@@ -423,6 +538,22 @@ def apply_sync(
         origins[layout.source(src.filename)] = ("source", src.url, src.version)
     results["sources"].seconds = time.monotonic() - t0
 
+    # builds (last: they need the builder base and the builder .deb set)
+    t0 = time.monotonic()
+    (store / layout.BUILDS).mkdir(exist_ok=True)
+    records = list(plan.records)
+    if plan.sdist_jobs:
+        new, fetched = _build_sdists(project, preset, plan, store, known, say)
+        records = [r for r in records if r.key not in {n.key for n in new}] + new
+        results["builds"].downloaded += fetched
+    _write_install_lock(store, lockfile.read(project.lock_path(preset.name)), records, known)
+    for rec in records:
+        origins[rec.rel] = ("provenance", f"inv sync: the build of {rec.name}=={rec.version}", rec.version)
+        origins[layout.sdist(rec.sdist_filename)] = ("sdist", rec.sdist_url, rec.version)
+        origins[layout.wheel(rec.wheel_filename)] = ("wheel", f"built from {layout.sdist(rec.sdist_filename)} (sha256 {rec.sdist_sha256})", rec.version)
+    origins[layout.install_lock()] = ("install-lock", f"locks/{preset.name}.txt with the built wheels' sha256", "")
+    results["builds"].seconds = time.monotonic() - t0
+
     write_index(project, preset, store, origins, known, jobs)
     for phase in PHASES:
         files = [rel for rel in origins if layout.folder_of(rel) == phase and (store / rel).is_file()]  # --only may leave phases unfetched
@@ -430,6 +561,120 @@ def apply_sync(
         results[phase].bytes = sum((store / r).stat().st_size for r in files)
         results[phase].reused = len(plan.phases[phase].keep)
     return results
+
+
+def _build_sdists(
+    project: Project, preset: Preset, plan: SyncPlan, store: Path, known: dict[str, str], say: Callable[[str], None]
+) -> tuple[list[sdist.Provenance], int]:
+    """Build each job's wheel into wheels/ and its record into builds/; returns the new records and the bytes fetched.
+
+    Everything a build reads is fetched and sha256-checked first (build dependencies, sdists), so a
+    build dependency that does not match the build-deps lock refuses the builds before any starts.
+    """
+    from airlock import sdist_build
+
+    bl = plan.build_lock
+    assert bl is not None
+    bl_path = sdist.build_lock_path(project.locks_dir, preset.name)
+    bl_rel = bl_path.relative_to(project.root).as_posix()
+    target = Target.for_preset(preset)
+    fetched = 0
+    out: list[sdist.Provenance] = []
+    with sdist_build.scratch() as tmp_name:
+        tmp = Path(tmp_name)
+        deps = tmp / "deps"
+        deps.mkdir()
+        for c in plan.build_dep_choices:
+            try:
+                fetched += fetch.download(c.url, deps / c.filename, c.sha256).bytes_downloaded
+            except HashMismatch as exc:
+                raise HashMismatch(f"{bl_rel}: {c.pin.name}=={c.pin.version} ({c.filename}; refused before any build)", exc.expected, exc.actual) from None
+        for job in plan.sdist_jobs:
+            c = job.choice
+            rel = layout.sdist(c.filename)
+            known.pop(rel, None)
+            try:
+                fetched += fetch.download(c.url, store / rel, c.sha256).bytes_downloaded
+            except HashMismatch as exc:
+                raise HashMismatch(f"{c.pin.name}=={c.pin.version}: {c.filename} (refused before any build)", exc.expected, exc.actual) from None
+            known[rel] = c.sha256
+        req = tmp / "build-deps.txt"
+        sdist_build.write_pip_requirements(bl, req)
+        packages = store / layout.deb_packages("builder")
+        packages_sha = known.get(layout.deb_packages("builder")) or (sha256_file(packages) if packages.is_file() and not packages.is_symlink() else None)
+        if packages_sha is None:
+            raise IntegrityError(f"{store / layout.deb_dir('builder')}: the builder .deb set is not in the store, and sdist builds install it; run: inv sync --preset {preset.name} --only images,debs")
+        img = images.base_image(preset, "builder")
+        tar = store / layout.image(img.tar_name)
+        if not docker.image_exists(img.ref):
+            if tar.is_file():
+                images.ensure_loaded(img, store / layout.IMAGES)
+            else:
+                images.make_available(img, preset.platform)
+        base_id = docker.image_id(img.ref) or "unknown"
+        builder = sdist_build.ensure_builder(project, preset, img.ref, base_id, store, packages_sha, say=say)
+        installed = tuple(p.requirement for p in bl.lock.pins)
+        bl_sha = sha256_file(bl_path)
+        for job in plan.sdist_jobs:
+            c = job.choice
+            label = f"{c.pin.name}=={c.pin.version}"
+            sdist_path = store / layout.sdist(c.filename)
+            _, epoch = sdist.read_sdist(sdist_path, f"{label} ({layout.sdist(c.filename)})")
+            say(f"builds   building {label} from {c.filename} for {target.label}")
+            built = sdist_build.build_wheel(project, preset, builder, sdist_path, deps, req, epoch, label, tmp)
+            sha = sha256_file(built.wheel)
+            if not sdist.installs_on(built.wheel.name, target):
+                raise ExternalError(f"sdist build of {label} made {built.wheel.name}, which does not install on {target.label}")
+            if job.expect is not None and sha != job.expect:
+                raise IntegrityError(
+                    f"{label}: built again from the same sdist, build dependencies and builder base, the wheel differs from the "
+                    f"recorded build (sha256 {sha}, {layout.provenance(c.pin.key, c.pin.version)} says {job.expect}): the build "
+                    f"does not reproduce; the new wheel was not stored (remove the record to accept it: inv sync builds afresh)"
+                )
+            wrel = layout.wheel(built.wheel.name)
+            dest = store / wrel
+            part = layout.part_of(dest)
+            shutil.copyfile(built.wheel, part)
+            os.replace(part, dest)
+            known[wrel] = sha
+            rec = sdist.Provenance(
+                name=c.pin.name, version=c.pin.version, sdist_filename=c.filename, sdist_sha256=c.sha256, sdist_url=c.url,
+                build_lock_sha256=bl_sha, build_deps=installed, builder_image=img.ref, builder_id=base_id,
+                builder_debs_sha256=packages_sha, target=target.label, source_date_epoch=epoch,
+                wheel_filename=built.wheel.name, wheel_sha256=sha, wheel_size=dest.stat().st_size,
+            )  # fmt: skip
+            text = sdist.render_provenance(rec)
+            atomic_write_text(store / rec.rel, text)
+            known[rec.rel] = sha256_bytes(text.encode())
+            out.append(rec)
+            again = ", the recorded bytes reproduced" if job.expect else ""
+            say(f"builds   built {label} for {target.label} in {built.seconds:.1f} s: {built.wheel.name} (sha256 {sha[:16]}…{again})")
+    return out, fetched
+
+
+def _write_install_lock(store: Path, lock: lockfile.Lockfile, records: list[sdist.Provenance], known: dict[str, str]) -> None:
+    """builds/install-lock.txt: the lock with the built wheels' hashes; removed when nothing was built."""
+    rel = layout.install_lock()
+    path = store / rel
+    if not records:
+        if path.is_file() and not path.is_symlink():
+            path.unlink()
+        known.pop(rel, None)
+        return
+    text = sdist.render_install_lock(lock, records)
+    if known.get(rel) != sha256_bytes(text.encode()):
+        atomic_write_text(path, text)
+        known[rel] = sha256_bytes(text.encode())
+
+
+def install_lock_source(project: Project, preset_name: str) -> Path:
+    """The lock the offline ``pip install`` must read: the store's install lock when it holds wheels built
+    from sdists (their own sha256 in place of the sdists'), else the committed lock.
+
+    ``inv build`` puts this file at ``lock.txt`` of the deps context.
+    """
+    derived = project.artifacts(preset_name) / layout.install_lock()
+    return derived if derived.is_file() and not derived.is_symlink() else project.lock_path(preset_name)
 
 
 def write_index(project: Project, preset: Preset, store: Path, origins: dict[str, tuple[str, str, str]], known: dict[str, str], jobs: int) -> None:

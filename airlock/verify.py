@@ -16,8 +16,13 @@ sums                      SHA256SUMS disagrees with manifest.json (missing, extr
 uncovered                 a pin of the lock has no wheel usable on the target
 duplicate                 a pin has more than one wheel in the store; a path listed twice
 foreign                   a wheel in the store is for another platform/Python, or not locked
-sdist                     a source distribution sits in wheels/ (sync refuses them)
-stale-lock                the lock's input digest no longer matches its preset
+sdist                     a source distribution sits in wheels/ (an sdist belongs in builds/)
+provenance                a wheel built from an sdist is not the one its record names, or its
+                          record names an sdist the lock does not pin (see :mod:`airlock.sdist`)
+stale-build               a wheel was built with other build dependencies, builder base or .debs
+install-lock              builds/install-lock.txt is not the lock with the built wheels' sha256
+stale-lock                the lock's input digest no longer matches its preset; the build-deps
+                          lock does not fit the lock, or was edited
 stale-artifacts           the store was synced from another lock
 ========================  ===============================================================
 """
@@ -31,7 +36,7 @@ from typing import TYPE_CHECKING
 
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
-from airlock import lockfile
+from airlock import lockfile, sdist
 from airlock.errors import InputError, IntegrityError
 from airlock.fsutil import read_input_text, sha256_file
 from airlock.lock.inputs import check_fresh
@@ -145,13 +150,20 @@ def _verify(project: Project, preset: "Preset", store: Path, jobs: int) -> Repor
                 rep.findings.append(Finding("sums", rel, f"SHA256SUMS says {b}, manifest.json {a.sha256}"))
 
     # the store against the preset: every source at its pinned sha256, every base image, each stage's .deb set
-    rep.findings += preset_findings(preset, gather_preset_facts(store, preset, {rel: e.sha256 for rel, e in listed.items()}))
+    pfacts = gather_preset_facts(store, preset, {rel: e.sha256 for rel, e in listed.items()})
+    rep.findings += preset_findings(preset, pfacts)
 
     # lock coverage
     lock_path = project.lock_path(name)
     lock = lockfile.read(lock_path)
     target = Target.for_preset(preset)
-    rep.findings += coverage(lock, target, {rel: e.sha256 for rel, e in listed.items() if layout.folder_of(rel) == layout.WHEELS})
+    built = _built_facts(project, preset, store, lock, listed, pfacts.image_ids)
+    rep.findings += coverage(
+        lock, target, {rel: e.sha256 for rel, e in listed.items() if layout.folder_of(rel) == layout.WHEELS}, sdist.built_wheel_hashes(lock, built.records)
+    )
+    # wheels built from sdists: their records against the committed lock and build-deps lock, the install lock derived again
+    rep.findings += [Finding(*f) for f in built.lock_problems]
+    rep.findings += [Finding(*f) for f in sdist.provenance_findings(lock, built.records, {r: e.sha256 for r, e in listed.items()}, built.inputs, built.install_lock, target)]
 
     # staleness
     try:
@@ -161,6 +173,47 @@ def _verify(project: Project, preset: "Preset", store: Path, jobs: int) -> Repor
     if man.lock_digest != lock.input_digest or man.lock_sha256 != sha256_file(lock_path):
         rep.findings.append(Finding("stale-artifacts", "manifest.json", f"synced from another lock than locks/{name}.txt; run: inv sync --preset {name}"))
     return rep
+
+
+@dataclass(frozen=True)
+class BuiltFacts:
+    """What verify checks built wheels on, read first: the records, the current build inputs, the install lock."""
+
+    records: dict[str, sdist.Provenance | str]
+    inputs: sdist.BuildInputs
+    install_lock: str | None
+    lock_problems: list[tuple[str, str, str]]
+
+
+def _built_facts(
+    project: Project, preset: Preset, store: Path, lock: lockfile.Lockfile, listed: dict[str, manifest.Entry], image_ids: dict[str, str | None]
+) -> BuiltFacts:
+    from airlock import images
+
+    def text(rel: str) -> str | None:
+        p = store / rel
+        if rel not in listed or p.is_symlink() or not p.is_file():
+            return None
+        try:
+            return read_input_text(p)
+        except InputError:
+            return None
+
+    records = sdist.read_records({rel: text(rel) or "" for rel in listed if layout.folder_of(rel) == layout.BUILDS and rel.endswith(layout.PROVENANCE)})
+    bl_path = sdist.build_lock_path(project.locks_dir, preset.name)
+    bl_rel = bl_path.relative_to(project.root).as_posix()
+    problems: list[tuple[str, str, str]] = []
+    try:
+        bl = sdist.read_build_lock(bl_path)
+    except InputError as exc:
+        bl = None
+        problems.append(("stale-lock", bl_rel, str(exc)))
+    if bl is not None:
+        problems += [("stale-lock", bl_rel, p) for p in sdist.check_build_lock(bl, lock, bl_rel)]
+    builder_id = image_ids.get(layout.image(images.base_image(preset, "builder").tar_name))
+    packages = listed.get(layout.deb_packages("builder"))
+    inputs = sdist.BuildInputs(sha256_file(bl_path) if bl is not None else None, builder_id, packages.sha256 if packages else None, Target.for_preset(preset).label)
+    return BuiltFacts(records, inputs, text(layout.install_lock()), problems)
 
 
 @dataclass(frozen=True)
@@ -272,9 +325,15 @@ def preset_findings(preset: "Preset", facts: PresetFacts) -> list[Finding]:
     return out
 
 
-def coverage(lock: lockfile.Lockfile, target: Target, wheels: dict[str, str]) -> list[Finding]:
-    """Each pin has exactly one wheel for the target; every wheel belongs to a pin."""
+def coverage(lock: lockfile.Lockfile, target: Target, wheels: dict[str, str], built: dict[str, str] | None = None) -> list[Finding]:
+    """Each pin has exactly one wheel for the target; every wheel belongs to a pin.
+
+    ``built`` maps a pin's key to the sha256 of the wheel built from its sdist (from a provenance
+    record whose sdist the lock pins): that wheel is the pin's, its ``linux_<arch>`` tag the target's.
+    """
     from airlock.wheels import usable_on
+
+    built = built or {}
 
     out: list[Finding] = []
     by_pin: dict[str, list[str]] = {p.key: [] for p in lock.pins}
@@ -282,7 +341,7 @@ def coverage(lock: lockfile.Lockfile, target: Target, wheels: dict[str, str]) ->
     for rel, sha in sorted(wheels.items()):
         fn = rel.rsplit("/", 1)[-1]
         if not fn.endswith(".whl"):
-            out.append(Finding("sdist" if fn.endswith((".tar.gz", ".zip", ".tar.bz2")) else "foreign", rel, "not a wheel (sdists are refused)"))
+            out.append(Finding("sdist" if fn.endswith((".tar.gz", ".zip", ".tar.bz2")) else "foreign", rel, "not a wheel (an sdist is kept in builds/, the wheel built from it in wheels/)"))
             continue
         try:
             key, version, _, _ = parse_wheel_filename(fn)
@@ -290,7 +349,12 @@ def coverage(lock: lockfile.Lockfile, target: Target, wheels: dict[str, str]) ->
             out.append(Finding("foreign", rel, "not a valid wheel file name"))
             continue
         pin = pins.get(key)
-        if pin is None or sha not in pin.hashes:
+        if pin is not None and built.get(key) == sha:
+            if sdist.installs_on(fn, target):
+                by_pin[key].append(rel)
+            else:
+                out.append(Finding("foreign", rel, f"built from {pin.name}'s sdist, but does not install on {target.label}"))
+        elif pin is None or sha not in pin.hashes:
             out.append(Finding("foreign", rel, f"not in the lock ({key}=={version} with this hash)"))
         elif not usable_on(fn, target):
             out.append(Finding("foreign", rel, f"does not install on {target.label}"))

@@ -6,10 +6,10 @@ hashes and whose tags install on the *target* (never the host), and picks the on
 pip would prefer there. A pin with no such wheel is reported before anything is
 downloaded, naming the package and the target.
 
-Policy for packages that ship only an sdist: refused. An offline build of an sdist
-needs its build dependencies, which pip does not hash-check; rather than carry an
-unverifiable path, airlock asks the user to pin a version that has a wheel (or to
-build the wheel on a connected machine and serve it from their own index).
+Packages that ship only an sdist (no wheel for the target, but a locked sdist):
+:func:`plan_with_sdists` hands them back as :class:`SdistChoice` records, and sync builds
+each into a wheel for the target from its locked build dependencies (:mod:`airlock.sdist`).
+A pin with neither a usable wheel nor a locked sdist is still refused, naming it.
 """
 
 from __future__ import annotations
@@ -47,6 +47,36 @@ class WheelChoice:
     url: str
     sha256: str
     size: int | None = None
+
+
+@dataclass(frozen=True)
+class SdistChoice:
+    """A pin with no wheel for the target: its locked sdist, to be built on the connected side."""
+
+    pin: Pin
+    filename: str
+    url: str
+    sha256: str
+    size: int | None = None
+
+
+SDIST_SUFFIXES = (".tar.gz", ".zip")
+
+
+def is_sdist(filename: str) -> bool:
+    return filename.endswith(SDIST_SUFFIXES)
+
+
+def choose_sdist(pin: Pin, files: list[IndexFile]) -> SdistChoice | None:
+    """The locked sdist of ``pin`` among ``files`` (its name and version, a hash of the pin), or None."""
+    for f in sorted(files, key=lambda f: f.filename):
+        if not is_sdist(f.filename) or f.sha256 not in pin.hashes:
+            continue
+        stem = f.filename.removesuffix(".zip").removesuffix(".tar.gz")
+        name, sep, version = stem.rpartition("-")
+        if sep and canonicalize_name(name) == pin.key and version == pin.version:
+            return SdistChoice(pin, f.filename, f.url, f.sha256 or "", f.size)
+    return None
 
 
 def wheel_rank(filename: str, target: Target, _cache: dict = {}) -> int | None:  # type: ignore[type-arg]
@@ -93,9 +123,25 @@ def choose(pin: Pin, files: list[IndexFile], target: Target) -> WheelChoice | No
 def plan(lock: Lockfile, target: Target, have: dict[str, str], jobs: int = 8) -> tuple[list[WheelChoice], list[str]]:
     """Pins needing a download (as choices) and the names of pins already satisfied.
 
+    Raises IntegrityError listing every pin with no usable wheel, sdist-only pins included
+    (for a set that must be all wheels: the build dependencies of an sdist).
+    """
+    choices, satisfied, sdists = plan_with_sdists(lock, target, have, jobs)
+    if sdists:
+        listed = ", ".join(f"{s.pin.name}=={s.pin.version} (only an sdist)" for s in sdists)
+        raise IntegrityError(f"no wheel for target {target.label}: {listed}; pin versions that publish wheels for it")
+    return choices, satisfied
+
+
+def plan_with_sdists(
+    lock: Lockfile, target: Target, have: dict[str, str], jobs: int = 8
+) -> tuple[list[WheelChoice], list[str], list[SdistChoice]]:
+    """Pins needing a download (as choices), the names of pins already satisfied, and the pins to build from their sdist.
+
     ``have`` maps wheel filenames present in the store to their sha256. A pin is
     satisfied when one present wheel installs on the target and its hash is locked.
-    Raises IntegrityError listing every pin with no usable wheel.
+    A pin with no wheel for the target but a locked sdist is an :class:`SdistChoice`.
+    Raises IntegrityError listing every pin with neither.
     """
     satisfied: list[str] = []
     todo: list[Pin] = []
@@ -109,20 +155,19 @@ def plan(lock: Lockfile, target: Target, have: dict[str, str], jobs: int = 8) ->
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         listings = list(pool.map(lambda p: _files_for(p, indexes), todo))
     choices: list[WheelChoice] = []
+    sdists: list[SdistChoice] = []
     missing: list[str] = []
     for pin, files in zip(todo, listings):
         c = choose(pin, files, target)
-        if c is None:
-            kinds = "only an sdist" if files and not any(f.filename.endswith(".whl") for f in files if f.sha256 in pin.hashes) else "no matching wheel"
-            missing.append(f"{pin.name}=={pin.version} ({kinds})")
-        else:
+        if c is not None:
             choices.append(c)
+        elif (s := choose_sdist(pin, files)) is not None:
+            sdists.append(s)
+        else:
+            missing.append(f"{pin.name}=={pin.version} (no matching wheel, no locked sdist)")
     if missing:
-        raise IntegrityError(
-            f"no wheel for target {target.label}: {', '.join(missing)}; pin versions that publish wheels for it "
-            "(sdist-only packages are refused, see docs/build-guide.md)"
-        )
-    return choices, satisfied
+        raise IntegrityError(f"no wheel for target {target.label}: {', '.join(missing)}; pin versions that publish wheels or an sdist")
+    return choices, satisfied, sdists
 
 
 def _wheel_key(filename: str) -> str | None:

@@ -149,3 +149,87 @@ def test_a_stage_whose_set_is_not_current_is_resolved_again_only_when_debs_run(c
     assert "debs/builder/Packages" in plan.phases["debs"].keep
     plan = plan_sync(_facts(only=("wheels", "sources", "images"), **change))
     assert plan.debs_todo == [] and "debs/runtime/Packages" in plan.phases["debs"].keep
+
+
+# ------------------------------------------------------------ builds: pins that ship only an sdist
+
+from airlock import sdist  # noqa: E402
+from airlock.wheels import SdistChoice  # noqa: E402
+
+DOCOPT = Pin("docopt", "0.6.2", ("d" * 64,))
+SD_LOCK = replace(LOCK, pins=(NUMPY, IDNA, DOCOPT))
+SD_CHOICE = SdistChoice(DOCOPT, "docopt-0.6.2.tar.gz", "https://files/docopt-0.6.2.tar.gz", "d" * 64, 100)
+SD_ENTRY = sdist.SdistEntry("docopt", "0.6.2", "d" * 64, ("setuptools>=40.8.0",))
+BUILD_LOCK = sdist.make_build_lock(DEMO, "uv test", TARGET.label, "https://pypi.org/simple", (SD_ENTRY,), (Pin("setuptools", "80.9.0", ("5" * 64,)),))
+DEP = WheelChoice(BUILD_LOCK.lock.pins[0], "setuptools-80.9.0-py3-none-any.whl", "https://files/setuptools.whl", "5" * 64, 100)
+BUILT_WHL = "wheels/docopt-0.6.2-py2.py3-none-any.whl"
+
+
+def _record(**kw: object) -> sdist.Provenance:
+    rec = sdist.Provenance(
+        name="docopt", version="0.6.2", sdist_filename="docopt-0.6.2.tar.gz", sdist_sha256="d" * 64, sdist_url=SD_CHOICE.url,
+        build_lock_sha256="b" * 64, build_deps=("setuptools==80.9.0",), builder_image="x", builder_id=BASE, builder_debs_sha256="8" * 64,
+        target=TARGET.label, source_date_epoch=1402000000, wheel_filename=BUILT_WHL.split("/")[1], wheel_sha256="e" * 64, wheel_size=10,
+    )  # fmt: skip
+    return replace(rec, **kw)  # type: ignore[arg-type]
+
+
+def _sd_facts(**kw: object) -> SyncFacts:
+    """The complete store with an sdist-only pin whose wheel is built and current, changed by ``kw``."""
+    rec = _record()
+    known = {**_facts().known, BUILT_WHL: "e" * 64, rec.rel: "4" * 64, "builds/docopt-0.6.2.tar.gz": "d" * 64, layout.install_lock(): "3" * 64}
+    base = _facts(lock=SD_LOCK, known=known, build_lock=BUILD_LOCK, build_lock_sha256="b" * 64, records={rec.rel: rec})
+    return replace(base, **kw)  # type: ignore[arg-type]
+
+
+def test_a_current_built_wheel_is_kept_with_its_record_sdist_and_install_lock() -> None:
+    """Same sdist, build deps, builder base and .debs, the wheel intact: nothing to build, every file kept."""
+    plan = plan_sync(_sd_facts())
+    assert plan.noop and plan.sdist_jobs == [] and [r.key for r in plan.records] == ["docopt"]
+    assert BUILT_WHL in plan.phases["wheels"].keep
+    assert sorted(plan.phases["builds"].keep) == sorted(["builds/docopt-0.6.2.provenance.json", "builds/docopt-0.6.2.tar.gz", "builds/install-lock.txt"])
+
+
+def test_an_sdist_only_pin_without_a_wheel_is_built_with_its_locked_deps() -> None:
+    """No record yet: one build job, its build dependencies to fetch, the job shown in the plan."""
+    known = {k: v for k, v in _sd_facts().known.items() if layout.folder_of(k) != layout.BUILDS and k != BUILT_WHL}
+    plan = plan_sync(_sd_facts(known=known, records={}, sdist_choices=[SD_CHOICE], build_dep_choices=[DEP]))
+    assert [j.choice for j in plan.sdist_jobs] == [SD_CHOICE] and plan.sdist_jobs[0].expect is None and plan.build_dep_choices == [DEP]
+    assert plan.phases["builds"].fetch == ["build docopt==0.6.2 from builds/docopt-0.6.2.tar.gz in the builder base, no network"]
+    plan = plan_sync(_sd_facts(known=known, records={}, sdist_choices=[], only=("wheels",)))
+    assert plan.sdist_jobs == [] and plan.phases["builds"].fetch == []
+
+
+def test_the_same_inputs_with_the_wheel_gone_build_again_expecting_the_recorded_bytes() -> None:
+    """The wheel missing (or altered) but the inputs unchanged: built again, and the job carries the recorded sha256."""
+    known = {k: v for k, v in _sd_facts().known.items() if k != BUILT_WHL}
+    plan = plan_sync(_sd_facts(known=known, sdist_choices=[SD_CHOICE], build_dep_choices=[DEP]))
+    assert plan.sdist_jobs[0].expect == "e" * 64 and "must reproduce sha256 eeeeeeeeeeee" in plan.phases["builds"].fetch[0]
+    assert "builds/docopt-0.6.2.provenance.json" in plan.phases["builds"].keep
+    altered = plan_sync(_sd_facts(known={**known, BUILT_WHL: "a" * 64}, sdist_choices=[SD_CHOICE], build_dep_choices=[DEP]))
+    assert altered.sdist_jobs[0].expect == "e" * 64 and BUILT_WHL in altered.phases["wheels"].remove
+
+
+def test_a_record_of_other_inputs_is_removed_and_the_pin_built_afresh() -> None:
+    """Another build-deps lock: the record is stale (removed, no expectation), its wheel removed, the pin built again."""
+    plan = plan_sync(_sd_facts(build_lock_sha256="0" * 64, sdist_choices=[SD_CHOICE], build_dep_choices=[DEP]))
+    assert plan.sdist_jobs[0].expect is None and plan.records == []
+    assert "builds/docopt-0.6.2.provenance.json" in plan.phases["builds"].remove and BUILT_WHL in plan.phases["wheels"].remove
+
+
+@pytest.mark.parametrize(
+    ("kw", "message"),
+    [
+        ({"build_lock": None, "build_lock_sha256": None}, "docopt==0.6.2: only an sdist for cp311 linux/amd64 glibc2.36, and locks/debian12-cpu-py3.11.build.txt"),
+        ({"build_lock_problems": ("locks/x.build.txt: its pins or hashes were changed",)}, "refusing to build docopt==0.6.2: locks/x.build.txt: its pins or hashes were changed"),
+        ({"build_lock": replace(BUILD_LOCK, sdists=())}, "locks/debian12-cpu-py3.11.build.txt does not lock the build of docopt==0.6.2"),
+    ],
+    ids=["no build lock", "build lock edited", "build lock lacks the pin"],
+)
+def test_a_build_is_refused_before_it_starts_when_its_deps_are_not_locked(kw: dict[str, object], message: str) -> None:
+    """No build-deps lock, one edited by hand, or one that lacks the pin: IntegrityError (exit 1) naming the package and the file."""
+    from airlock.errors import IntegrityError
+
+    with pytest.raises(IntegrityError) as exc:
+        plan_sync(_sd_facts(records={}, sdist_choices=[SD_CHOICE], **kw))
+    assert str(exc.value).startswith(message)

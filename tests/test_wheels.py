@@ -12,7 +12,7 @@ import pytest
 from airlock.errors import IntegrityError
 from airlock.lockfile import Lockfile, Pin
 from airlock.target import Target
-from airlock.wheels import IndexFile, choose, plan, usable_on
+from airlock.wheels import IndexFile, SdistChoice, choose, plan, plan_with_sdists, usable_on
 
 T311 = Target("3.11", "x86_64", (2, 36))
 H = {c: c * 64 for c in "abcdef"}
@@ -98,10 +98,27 @@ def test_plan_picks_wheels_from_the_index(index: str) -> None:
     assert choices == [] and satisfied == ["numpy"]
 
 
-def test_sdist_only_pin_is_refused_naming_package_and_target(index: str) -> None:
-    """A pin with only an sdist is reported before any download, naming it and the target."""
+def test_sdist_only_pin_is_refused_where_only_wheels_may_be(index: str) -> None:
+    """plan() (a set that must be all wheels: build dependencies) names an sdist-only pin and the target before any download."""
     lock = _lock(index, Pin("numpy", "1.26.4", (H["a"],)), Pin("onlysdist", "1.0", (H["e"],)))
     with pytest.raises(IntegrityError) as exc:
         plan(lock, T311, {})
     msg = str(exc.value)
     assert "onlysdist==1.0 (only an sdist)" in msg and T311.label in msg and "numpy" not in msg
+
+
+def test_sdist_only_pin_is_handed_back_to_be_built(index: str) -> None:
+    """plan_with_sdists(): a pin with no wheel for the target but its locked sdist comes back as an SdistChoice (to build), not an error."""
+    lock = _lock(index, Pin("numpy", "1.26.4", (H["a"],)), Pin("onlysdist", "1.0", (H["e"],)))
+    choices, satisfied, sdists = plan_with_sdists(lock, T311, {})
+    assert [c.pin.name for c in choices] == ["numpy"] and satisfied == []
+    assert sdists == [SdistChoice(lock.by_key()["onlysdist"], "onlysdist-1.0.tar.gz", sdists[0].url, H["e"], None)]
+    assert sdists[0].url.endswith("/files/onlysdist-1.0.tar.gz")
+
+
+def test_a_pin_with_neither_wheel_nor_locked_sdist_is_refused(index: str) -> None:
+    """numpy locked only by its macOS wheel's hash: no wheel for the target and no locked sdist, so it is named (exit 1)."""
+    lock = _lock(index, Pin("numpy", "1.26.4", (H["b"],)))
+    with pytest.raises(IntegrityError) as exc:
+        plan_with_sdists(lock, T311, {})
+    assert "numpy==1.26.4 (no matching wheel, no locked sdist)" in str(exc.value)

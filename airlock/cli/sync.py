@@ -14,7 +14,7 @@ from airlock.store import writer
 @task(
     help={
         "preset": "the preset to sync (its name, as in presets/<name>.json)",
-        "only": "comma-separated phases to run: images,debs,wheels,sources (default: all); the manifest still covers the whole store",
+        "only": "comma-separated phases to run: images,debs,wheels,sources,builds (default: all; builds makes wheels of sdist-only pins); the manifest still covers the whole store",
         "jobs": "parallel downloads and hashing threads (default 4)",
         "dry-run": "print the plan (kept, fetched, removed per phase) and change nothing",
     },

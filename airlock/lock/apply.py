@@ -9,10 +9,12 @@ from pathlib import Path
 
 from airlock.errors import AirlockError
 from airlock.fsutil import atomic_write_text
+from airlock.lock.build_deps import resolve_build_deps, write_build_lock
 from airlock.lock.engines import DEFAULT_ENGINE, Engine, EngineFailed, LockFailed, engine_for
 from airlock.lock.plan import LockPlan, LockStep, Reason, gather, plan_lock
 from airlock.lockfile import Lockfile, parse, render
 from airlock.project import Project
+from airlock.sdist import BUILD_LOCK_SUFFIX, BuildLock
 
 
 @dataclass(frozen=True)
@@ -26,13 +28,16 @@ class LockResult:
     seconds: float = 0.0
     error: str = ""
     path: Path | None = None
+    #: what was written beside the lock for its sdist-only pins ("" when nothing)
+    build: str = ""
 
     def render(self) -> str:
         if self.error:
             return f"{self.name}  {self.engine}  FAILED ({self.reason.value})  {self.seconds:.1f} s  {self.error}"
+        tail = f"; {self.build}" if self.build else ""
         if not self.written:
-            return f"{self.name}  -  fresh, kept  {self.pins} pins  {self.hashes} hashes"
-        return f"{self.name}  {self.engine}  {self.pins} pins  {self.hashes} hashes  {self.seconds:.1f} s  ({self.reason.value})"
+            return f"{self.name}  -  fresh, kept  {self.pins} pins  {self.hashes} hashes{tail}"
+        return f"{self.name}  {self.engine}  {self.pins} pins  {self.hashes} hashes  {self.seconds:.1f} s  ({self.reason.value}){tail}"
 
 
 def build_lock(step: LockStep, engine: Engine, engine_version: str, *, existing: str | None, upgrade: bool, cache_dir: Path | None = None) -> Lockfile:
@@ -69,12 +74,22 @@ def apply_lock(
     version: str | None = None
     for step in plan.steps:
         path = project.lock_path(step.name)
+        t0 = time.monotonic()
         if not step.decision.lock:
-            res = LockResult(step.name, "-", step.decision.reason, False, path=path, **_counts(path))
+            build = ""
+            if step.item.build_problem:  # the lock is fresh, but the build-deps lock beside it does not fit it
+                try:
+                    version = version or eng.version()
+                    build = _lock_build_deps(project, step, parse(path.read_text(), str(path)), eng, version, cache_dir)
+                except AirlockError as exc:
+                    res = LockResult(step.name, eng.name, step.decision.reason, False, seconds=time.monotonic() - t0, error=f"build dependencies: {exc}", path=path)
+                    results.append(res)
+                    report(res)
+                    continue
+            res = LockResult(step.name, "-", step.decision.reason, False, path=path, build=build, **_counts(path))
             results.append(res)
             report(res)
             continue
-        t0 = time.monotonic()
         try:
             version = version or eng.version()
             existing = path.read_text() if step.decision.keep_pins else None
@@ -82,18 +97,34 @@ def apply_lock(
             text = render(lock)
             if parse(text, str(path)) != lock:  # the format must carry everything we resolved
                 raise EngineFailed("the rendered lock does not parse back to the same pins")
+            bl = resolve_build_deps(lock, step.item.target, eng, version, cache_dir=cache_dir)
             atomic_write_text(path, text)
+            write_build_lock(project, step.name, bl)
         except AirlockError as exc:
             reason = exc.reason if isinstance(exc, EngineFailed) else str(exc)
             res = LockResult(step.name, eng.name, step.decision.reason, False, seconds=time.monotonic() - t0, error=reason, path=path)
         else:
-            res = LockResult(step.name, eng.name, step.decision.reason, True, len(lock.pins), lock.hash_count, time.monotonic() - t0, path=path)
+            res = LockResult(step.name, eng.name, step.decision.reason, True, len(lock.pins), lock.hash_count, time.monotonic() - t0, path=path, build=_describe(bl))
         results.append(res)
         report(res)
     failed = [r for r in results if r.error]
     if failed:
         raise LockFailed([(r.name, r.engine, r.error) for r in failed], sum(1 for r in results if r.written))
     return results
+
+
+def _lock_build_deps(project: Project, step: LockStep, lock: Lockfile, eng: Engine, version: str, cache_dir: Path | None) -> str:
+    bl = resolve_build_deps(lock, step.item.target, eng, version, cache_dir=cache_dir)
+    write_build_lock(project, step.name, bl)
+    return _describe(bl) or "build-deps lock removed (no pin needs one)"
+
+
+def _describe(bl: BuildLock | None) -> str:
+    if bl is None:
+        return ""
+    names = ", ".join(f"{s.name}=={s.version}" for s in bl.sdists)
+    n = len(bl.lock.pins)
+    return f"{n} build {'dependency' if n == 1 else 'dependencies'} for {names} (only an sdist) in {bl.lock.preset}{BUILD_LOCK_SUFFIX}"
 
 
 def _counts(path: Path) -> dict[str, int]:

@@ -6,10 +6,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
+from airlock import sdist
 from airlock.errors import AirlockError, InputError, IntegrityError
 from airlock.lock.engines import DEFAULT_ENGINE, ENGINES, Host, pip_tools_mismatch
 from airlock.lock.inputs import LockInputs, lock_inputs
-from airlock.lockfile import parse
+from airlock.lockfile import Lockfile, parse
 from airlock.presets import load_preset, preset_names
 from airlock.project import Project
 from airlock.target import Target
@@ -74,6 +75,8 @@ class LockItem:
     target: Target
     existing: str | None  # the existing lock's digest, MISSING or INVALID
     problem: str = ""  # why an existing lock is INVALID
+    #: why the build-deps lock beside a readable lock does not fit it ("" when it does, or there is none)
+    build_problem: str = ""
 
     @property
     def name(self) -> str:
@@ -116,14 +119,27 @@ def gather(project: Project, names: Sequence[str], env: Mapping[str, str] | None
         inputs = lock_inputs(project, preset)
         path = project.lock_path(name)
         existing: str | None = MISSING
-        problem = ""
+        problem = build_problem = ""
         if path.exists():
             try:
-                existing = parse(path.read_text(), str(path)).input_digest
+                lock = parse(path.read_text(), str(path))
+                existing = lock.input_digest
             except (AirlockError, UnicodeDecodeError) as exc:
                 existing, problem = INVALID, str(exc)
-        items.append(LockItem(inputs, Target.for_preset(preset), existing, problem))
+            else:
+                build_problem = _build_problem(project, lock)
+        items.append(LockItem(inputs, Target.for_preset(preset), existing, problem, build_problem))
     return items
+
+
+def _build_problem(project: Project, lock: Lockfile) -> str:
+    """Why ``locks/<preset>.build.txt`` does not fit ``lock`` ("" when it does, or when there is none)."""
+    path = sdist.build_lock_path(project.locks_dir, lock.preset)
+    try:
+        bl = sdist.read_build_lock(path)
+    except (AirlockError, UnicodeDecodeError) as exc:
+        return str(exc)
+    return "; ".join(sdist.check_build_lock(bl, lock, str(path.relative_to(project.root)))) if bl is not None else ""
 
 
 def plan_lock(items: Sequence[LockItem], *, engine: str = DEFAULT_ENGINE, upgrade: bool = False, host: Host | None = None) -> LockPlan:
@@ -153,6 +169,8 @@ def check_plan(project: Project, plan: LockPlan) -> None:
     bad = []
     for s in plan.steps:
         if s.decision.reason is Reason.FRESH:
+            if s.item.build_problem:
+                bad.append(s.item.build_problem)
             continue
         rel = project.lock_path(s.name).relative_to(project.root)
         what = {

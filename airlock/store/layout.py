@@ -7,6 +7,10 @@
     debs/<stage>/inputs.json               what that stage's set was resolved from
     sources/<archive>                      FFmpeg/OpenCV/TensorRT archives, by the preset's sha256
     images/<ref>.tar                       the base images, ``docker save`` format
+    builds/<sdist file>                    a pin that ships only an sdist: the sdist, by the lock's sha256
+    builds/<name>-<version>.provenance.json  what its wheel (in wheels/) was built from
+    builds/install-lock.txt                the lock pip installs from when wheels were built
+                                           (the committed lock, the built wheels' hashes in place of the sdists')
     manifest.json, SHA256SUMS              the index (never listed in itself)
 
 and beside it ``artifacts/.<preset>.lock``, the writer lock: outside the folder, so the
@@ -33,7 +37,8 @@ WHEELS = "wheels"
 DEBS = "debs"
 SOURCES = "sources"
 IMAGES = "images"
-FOLDERS = (IMAGES, DEBS, WHEELS, SOURCES)
+BUILDS = "builds"
+FOLDERS = (IMAGES, DEBS, WHEELS, SOURCES, BUILDS)
 
 MANIFEST = "manifest.json"
 SUMS = "SHA256SUMS"
@@ -42,7 +47,11 @@ INDEX_FILES = (MANIFEST, SUMS)
 OWN_FILES = INDEX_FILES
 
 PART = ".part"
-KINDS = ("wheel", "deb", "deb-index", "source", "image", "other")
+KINDS = ("wheel", "deb", "deb-index", "source", "image", "sdist", "provenance", "install-lock", "other")
+#: the suffix of a provenance record in builds/
+PROVENANCE = ".provenance.json"
+#: the derived lock in builds/ that the offline install reads when the store holds built wheels
+INSTALL_LOCK = "install-lock.txt"
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 MAX_REL = 1024
@@ -63,6 +72,20 @@ def source(filename: str) -> str:
 
 def image(tar_name: str) -> str:
     return f"{IMAGES}/{tar_name}"
+
+
+def sdist(filename: str) -> str:
+    """Where the sdist of a built pin is kept: ``builds/<sdist file>``."""
+    return f"{BUILDS}/{filename}"
+
+
+def provenance(key: str, version: str) -> str:
+    """The provenance record of the wheel built for ``key==version``: ``builds/<key>-<version>.provenance.json``."""
+    return f"{BUILDS}/{key}-{version}{PROVENANCE}"
+
+
+def install_lock() -> str:
+    return f"{BUILDS}/{INSTALL_LOCK}"
 
 
 def deb_dir(stage: str) -> str:
