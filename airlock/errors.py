@@ -65,11 +65,15 @@ class IntegrityError(AirlockError):
 
 
 class HashMismatch(IntegrityError):
-    def __init__(self, what: str, expected: str, actual: str) -> None:
+    """Bytes whose sha256 is not the pinned one. ``reveal=False`` (a local ``file://`` source) keeps the
+    actual digest out of the message: a preset must not make airlock print the digest of any file on the machine."""
+
+    def __init__(self, what: str, expected: str, actual: str, *, reveal: bool = True) -> None:
         self.what = what
         self.expected = expected
         self.actual = actual
-        super().__init__(f"{what}: sha256 mismatch: expected {expected}, got {actual}")
+        got = f"got {actual}" if reveal else "the local file's own digest is not printed; check it with sha256sum if it is the file you meant"
+        super().__init__(f"{what}: sha256 mismatch: expected {expected}, {got}")
 
 
 class BusyError(AirlockError):

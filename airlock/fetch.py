@@ -57,7 +57,7 @@ def download(
             return FetchResult(dest, total, False)
         part.unlink(missing_ok=True)
         if attempt == 2:
-            raise HashMismatch(f"{dest.name} ({url})", sha256, actual)
+            raise HashMismatch(f"{dest.name} ({url})", sha256, actual, reveal=not url.startswith("file://"))
     raise AssertionError("unreachable")
 
 

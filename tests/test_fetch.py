@@ -142,6 +142,19 @@ def test_wrong_hash_names_file_expected_and_actual(server: str, tmp_path: Path) 
     assert not dest.exists() and not (tmp_path / "ffmpeg.tar.xz.part").exists()
 
 
+def test_wrong_hash_of_a_local_file_does_not_print_its_digest(tmp_path: Path) -> None:
+    """A file:// source with the wrong sha256 fails naming the file and the pin, never the local file's real digest."""
+    secret = tmp_path / "private.key"
+    secret.write_bytes(b"not for the log")
+    real = hashlib.sha256(b"not for the log").hexdigest()
+    wrong = "0" * 64
+    with pytest.raises(HashMismatch) as exc:
+        fetch.download(secret.as_uri(), tmp_path / "out" / "private.key", wrong)
+    msg = str(exc.value)
+    assert "private.key" in msg and wrong in msg and real not in msg and "sha256sum" in msg
+    assert not (tmp_path / "out" / "private.key").exists() and not (tmp_path / "out" / "private.key.part").exists()
+
+
 def test_disk_full_names_the_file_and_never_writes_the_final_name(server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """ENOSPC while writing is an error naming the .part; the final name does not appear."""
     import builtins
