@@ -488,7 +488,11 @@ def gather_build(
         base_ids[stage] = got
 
     dockerfile = project.dockerfile.read_bytes()
-    deps_files: dict[str, Path | bytes] = {"Dockerfile": dockerfile, "lock.txt": project.lock_path(preset.name)}
+    # pip reads the store's install lock when sync built wheels from sdists (their sha256 in place of
+    # the sdists'; verify derives it again from the committed lock and the build records), else the lock.
+    from airlock.sync import install_lock_source
+
+    deps_files: dict[str, Path | bytes] = {"Dockerfile": dockerfile, "lock.txt": install_lock_source(project, preset.name)}
     deps_files.update(_scripts(project))
     deps_files.update(_config_files(project, preset))
     artifacts = artifact_files(project, preset)

@@ -26,7 +26,7 @@ from airlock.presets import load_preset
 from airlock.project import Project
 from airlock.target import Target
 from tests.conftest import DEMO, REPO
-from tests.test_lock import CU118, CU121, inv, one_line_error
+from tests.test_lock import CU115, CU118, CU121, inv, one_line_error
 
 PYPI = "https://pypi.org/simple"
 
@@ -220,12 +220,12 @@ def test_inv_lock_locks_the_others_and_reports_the_unreachable_torch_index(tmp_p
     assert proc.returncode == 3, proc.stderr
     line = one_line_error(proc)
     assert line.startswith(f"airlock: error: lock failed for 1 preset: {CU118} (uv): ")
-    assert "download.pytorch.org" in line and line.endswith("; 2 other presets locked")
-    assert sorted(p.name for p in (root / "locks").iterdir()) == [f"{DEMO}.txt", f"{CU121}.txt"]
-    for name in (DEMO, CU121):
+    assert "download.pytorch.org" in line and line.endswith("; 3 other presets locked")
+    assert sorted(p.name for p in (root / "locks").iterdir()) == [f"{DEMO}.txt", f"{CU115}.txt", f"{CU121}.txt"]
+    for name in (DEMO, CU115, CU121):
         assert f"{name}  uv  " in proc.stdout
     assert f"{CU118}  uv  FAILED (missing)" in proc.stdout
-    assert inv(root, "lock", "--check", "--preset", f"{DEMO},{CU121}").returncode == 0
+    assert inv(root, "lock", "--check", "--preset", f"{DEMO},{CU115},{CU121}").returncode == 0
 
 
 @pytest.mark.network
