@@ -58,14 +58,20 @@ RUN --mount=type=bind,source=scripts/build-opencv,target=/airlock/scripts/build-
 RUN --mount=type=bind,source=scripts/install-tensorrt-tar,target=/airlock/scripts/install-tensorrt-tar \
     --mount=type=bind,source=config/tensorrt,target=/airlock/config \
     --mount=type=bind,source=sources/tensorrt,target=/airlock/sources \
-    /airlock/scripts/install-tensorrt-tar "$(cat /airlock/config/archive.txt)" /opt/tensorrt && \
-    printf '%s\n' /opt/ffmpeg/lib /opt/opencv/lib /opt/tensorrt/lib > /etc/ld.so.conf.d/airlock.conf && ldconfig
+    /airlock/scripts/install-tensorrt-tar "$(cat /airlock/config/archive.txt)" /opt/tensorrt
 
+# The venv from the lock; then link-venv puts OpenCV's cv2 (built when config/opencv has
+# python.cmake, see build.py) on the venv's path with a .pth file and writes the loader's search
+# path: /opt/{ffmpeg,opencv,tensorrt}/lib and the lib folders of the nvidia-* wheels, where a
+# cuda.runtime "wheels" preset's compiled parts find CUDA.
 RUN --mount=type=bind,source=wheels,target=/airlock/wheels \
     --mount=type=bind,source=lock.txt,target=/airlock/lock.txt \
+    --mount=type=bind,source=scripts/link-venv,target=/airlock/scripts/link-venv \
+    --mount=type=bind,source=config/opencv,target=/airlock/config/opencv \
     "python${PYTHON_VERSION}" -m venv /opt/venv && \
     /opt/venv/bin/pip install --isolated --no-index --require-hashes --only-binary=:all: \
-        --find-links /airlock/wheels -r /airlock/lock.txt
+        --find-links /airlock/wheels -r /airlock/lock.txt && \
+    /airlock/scripts/link-venv /opt/venv "${PYTHON_VERSION}" /airlock/config/opencv
 
 ENV PATH=/opt/app/bin:/opt/venv/bin:/opt/ffmpeg/bin:/opt/opencv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     VIRTUAL_ENV=/opt/venv

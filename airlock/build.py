@@ -137,7 +137,19 @@ def _config_files(project: Project, preset: Preset) -> dict[str, bytes]:
             *(["-DOPENCV_DNN_CUDA=ON"] if preset.opencv.cuda and preset.opencv.dnn else []),
             *preset.opencv.cmake_flags,
         ]
+    numpy = _opencv_numpy(project, preset)
+    python: dict[str, bytes] = {}
+    if numpy != NO_PART:
+        # cmake -C runs python.cmake before configuring: it makes a scratch venv with the locked
+        # numpy (hash-checked, offline) and points the bindings at it. Presets without bindings
+        # keep config/opencv and docker/build-opencv as they were, so their OpenCV stays cached.
+        opencv_flags = ["-C", "/airlock/config/python.cmake", *opencv_flags]
+        python = {
+            "config/opencv/numpy.txt": (numpy + "\n").encode(),
+            "config/opencv/python.cmake": OPENCV_PYTHON_CMAKE.replace("@PYTHON@", f"python{preset.python.version}").encode(),
+        }
     return {
+        **python,
         "config/builder/apt.txt": lines(stage_packages(preset, "builder")),
         "config/runtime/apt.txt": lines(stage_packages(preset, "runtime")),
         "config/ffmpeg/archive.txt": (archive.get("ffmpeg.url", NO_PART) + "\n").encode(),
@@ -147,6 +159,44 @@ def _config_files(project: Project, preset: Preset) -> dict[str, bytes]:
         "config/opencv/flags.txt": lines(opencv_flags),
         "config/tensorrt/archive.txt": (archive.get("tensorrt.url", NO_PART) + "\n").encode(),
     }
+
+
+#: cmake -C script for OpenCV's Python bindings (see _config_files); @PYTHON@ is the preset's python.
+OPENCV_PYTHON_CMAKE = """\
+# Made by airlock: OpenCV's Python bindings compile against the lock's numpy.
+execute_process(COMMAND @PYTHON@ -m venv /src/numpy-venv RESULT_VARIABLE rc)
+if(rc)
+  message(FATAL_ERROR "opencv.python: @PYTHON@ -m venv failed (${rc})")
+endif()
+execute_process(COMMAND /src/numpy-venv/bin/pip install -q --isolated --no-index --require-hashes --only-binary=:all:
+                        --find-links /airlock/sources -r /airlock/config/numpy.txt RESULT_VARIABLE rc)
+if(rc)
+  message(FATAL_ERROR "opencv.python: installing the locked numpy from /airlock/sources failed (${rc})")
+endif()
+execute_process(COMMAND /src/numpy-venv/bin/python -c "import numpy; print(numpy.get_include())"
+                OUTPUT_VARIABLE numpy_include OUTPUT_STRIP_TRAILING_WHITESPACE RESULT_VARIABLE rc)
+if(rc)
+  message(FATAL_ERROR "opencv.python: numpy does not import in the scratch venv (${rc})")
+endif()
+set(BUILD_opencv_python3 ON CACHE BOOL "")
+set(PYTHON3_EXECUTABLE /src/numpy-venv/bin/python CACHE FILEPATH "")
+set(PYTHON3_NUMPY_INCLUDE_DIRS "${numpy_include}" CACHE PATH "")
+set(OPENCV_PYTHON3_INSTALL_PATH lib/python3/site-packages CACHE STRING "")
+"""
+
+
+def _opencv_numpy(project: Project, preset: Preset) -> str:
+    """The lock's numpy line (with its hashes) that OpenCV's Python bindings compile against, or ``none``.
+
+    config/opencv/python.cmake installs it, hash-checked, into a scratch venv for the headers; the
+    image's venv gets the same numpy from the lock, so cv2 runs against the numpy it was built for.
+    """
+    if preset.opencv is None or not preset.opencv.python:
+        return NO_PART
+    pin = lockfile.read(project.lock_path(preset.name)).by_key().get("numpy")
+    if pin is None:
+        raise InputError(f"{project.lock_path(preset.name)}: opencv.python: OpenCV's Python bindings compile against numpy, which the lock lacks; add numpy to the requirements")
+    return pin.requirement + "".join(f" --hash=sha256:{h}" for h in pin.hashes)
 
 
 def _app_config(preset: Preset) -> dict[str, bytes]:
@@ -186,6 +236,13 @@ def artifact_files(project: Project, preset: Preset) -> dict[str, Path]:
         out[f"sources/{part}/.keep"] = Path(os.devnull)
     for fld, src in preset.named_sources:
         out[f"sources/{fld.split('.', 1)[0]}/{src.filename}"] = store / layout.source(src.filename)
+    # OpenCV's Python bindings compile against the locked numpy: its wheel joins OpenCV's sources,
+    # so only a new numpy (not any lock change) compiles OpenCV again.
+    numpy = _opencv_numpy(project, preset)
+    if numpy != NO_PART:
+        stem = "numpy-" + numpy.split("==", 1)[1].split()[0].split(";")[0].strip() + "-"
+        for rel in sorted(r for r in listing.files if layout.folder_of(r) == layout.WHEELS and r.rsplit("/", 1)[-1].startswith(stem)):
+            out[f"sources/opencv/{rel.rsplit('/', 1)[-1]}"] = listing.files[rel]
     return out
 
 
@@ -476,6 +533,10 @@ def gather_build(
     app_tree = app_files(src, project)
     store = project.artifacts(preset.name)
     store_sha = {e.path: e.sha256 for e in manifest.read_manifest(store).entries}
+    lock_path = project.lock_path(preset.name)
+    problems = compat.lock_violations(preset, {p.key for p in lockfile.read(lock_path).pins})
+    if problems:
+        raise InputError(f"{lock_path}: {problems[0]}")
 
     bases = {stage: images.base_image(preset, stage) for stage in images.STAGES}
     base_ids: dict[str, str] = {}
@@ -555,7 +616,7 @@ def plan_build(facts: BuildFacts, *, no_cache: bool = False, build_args: Mapping
         "io.airlock.python": preset.python.version,
         "io.airlock.torch": preset.torch.torch if preset.torch else "none",
         "io.airlock.cuda": preset.cuda.version if preset.cuda else "none",
-        "io.airlock.cuda.min-driver": compat.min_driver(preset.cuda.version if preset.cuda else None) or "none",
+        "io.airlock.cuda.min-driver": compat.preset_min_driver(preset) or "none",
         "io.airlock.tensorrt": preset.tensorrt.version if preset.tensorrt else "none",
         "io.airlock.ffmpeg": preset.ffmpeg.version if preset.ffmpeg else "none",
         "io.airlock.opencv": preset.opencv.version if preset.opencv else "none",

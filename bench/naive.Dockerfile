@@ -19,14 +19,16 @@ RUN /airlock/scripts/apt-install /airlock/debs/builder $(cat /airlock/config/bui
 # sources/<part>/); here the whole context sits under /airlock, so the file is in
 # /airlock/sources/<part>/. "none" (the preset has no such part) is passed on as is.
 RUN part() { a=$(cat "/airlock/config/$1/$2"); [ "$a" = none ] && echo none || echo "/airlock/sources/$1/${a##*/}"; } && \
+    for f in python.cmake numpy.txt; do [ ! -e "/airlock/config/opencv/$f" ] || ln -s "opencv/$f" "/airlock/config/$f"; done && \
+    for w in /airlock/sources/opencv/numpy-*.whl; do [ ! -e "$w" ] || ln -s "$w" /airlock/sources/; done && \
     /airlock/scripts/build-ffmpeg "$(part ffmpeg archive.txt)" /opt/ffmpeg /airlock/config/ffmpeg/flags.txt && \
     PKG_CONFIG_PATH=/opt/ffmpeg/lib/pkgconfig /airlock/scripts/build-opencv \
         "$(part opencv archive.txt)" /opt/opencv /airlock/config/opencv/flags.txt "$(part opencv contrib-archive.txt)" && \
-    /airlock/scripts/install-tensorrt-tar "$(part tensorrt archive.txt)" /opt/tensorrt && \
-    printf '%s\n' /opt/ffmpeg/lib /opt/opencv/lib /opt/tensorrt/lib > /etc/ld.so.conf.d/airlock.conf && ldconfig
+    /airlock/scripts/install-tensorrt-tar "$(part tensorrt archive.txt)" /opt/tensorrt
 RUN "python${PYTHON_VERSION}" -m venv /opt/venv && \
     /opt/venv/bin/pip install --isolated --no-index --require-hashes --only-binary=:all: \
-        --find-links /airlock/wheels -r /airlock/lock.txt
+        --find-links /airlock/wheels -r /airlock/lock.txt && \
+    /airlock/scripts/link-venv /opt/venv "${PYTHON_VERSION}" /airlock/config/opencv
 RUN mkdir -p /src && cp -a /airlock/app /src/app && \
     /airlock/scripts/build-app /airlock/config/app-build.txt
 ENV PATH=/opt/app/bin:/opt/venv/bin:/opt/ffmpeg/bin:/opt/opencv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \

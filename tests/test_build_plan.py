@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from airlock import build as b
+from airlock import lockfile
 from airlock.errors import InputError, IntegrityError
 from airlock.presets import load_preset
 from airlock.project import Project
@@ -126,11 +127,38 @@ def test_opencv_config_is_offline_and_brings_contrib() -> None:
     assert cfg["config/opencv/archive.txt"].decode() == f"/airlock/sources/{preset.opencv.filename}\n"
     assert cfg["config/opencv/contrib-archive.txt"].decode() == f"/airlock/sources/{preset.opencv.contrib.filename}\n"
     flags = cfg["config/opencv/flags.txt"].decode().splitlines()
+    # opencv.python (the default): cmake -C python.cmake comes first, then the offline flags
+    assert preset.opencv.python and flags[:2] == ["-C", "/airlock/config/python.cmake"]
+    flags = flags[2:]
     assert flags[: len(b.OPENCV_OFFLINE_FLAGS)] == list(b.OPENCV_OFFLINE_FLAGS)
     assert flags[-len(preset.opencv.cmake_flags):] == list(preset.opencv.cmake_flags)
     assert {"-DWITH_CUDA=ON", "-DOPENCV_DNN_CUDA=ON"} <= set(flags)
     # every archive the build reads is one the store holds
     assert {s.filename for s in preset.sources} >= {preset.opencv.filename, preset.opencv.contrib.filename}
+
+
+def test_opencv_python_bindings_compile_against_the_locked_numpy() -> None:
+    """opencv.python: numpy.txt is the lock's numpy pin with every hash, and python.cmake installs it hash-checked, offline."""
+    project = Project(REPO)
+    preset = load_preset(project, "ubuntu22.04-cuda11.5-torch2.0")
+    pin = lockfile.read(project.lock_path(preset.name)).by_key()["numpy"]
+    cfg = b._config_files(project, preset)
+    line = cfg["config/opencv/numpy.txt"].decode().strip()
+    assert line.startswith(f"numpy=={pin.version} ") and all(f"--hash=sha256:{h}" in line for h in pin.hashes)
+    cmake = cfg["config/opencv/python.cmake"].decode()
+    assert "python3.11 -m venv" in cmake and "--no-index --require-hashes --only-binary=:all:" in cmake
+    assert "PYTHON3_NUMPY_INCLUDE_DIRS" in cmake and "@PYTHON@" not in cmake
+
+
+def test_opencv_without_python_bindings_keeps_its_config_as_before() -> None:
+    """opencv.python false: no python.cmake or numpy.txt and no -C, so the OpenCV step's cache key is what it was."""
+    project = Project(REPO)
+    preset = load_preset(project, "ubuntu22.04-cuda12.1-torch2.3")
+    assert preset.opencv is not None
+    off = preset.model_copy(update={"opencv": preset.opencv.model_copy(update={"python": False})})
+    cfg = b._config_files(project, off)
+    assert not {"config/opencv/numpy.txt", "config/opencv/python.cmake"} & set(cfg)
+    assert cfg["config/opencv/flags.txt"].decode().splitlines()[: len(b.OPENCV_OFFLINE_FLAGS)] == list(b.OPENCV_OFFLINE_FLAGS)
 
 
 def test_a_part_the_preset_lacks_is_the_word_none() -> None:

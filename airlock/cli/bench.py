@@ -15,11 +15,13 @@ from airlock.cli._boundary import boundary, project
         "skip-cold": "skip the cold build (it prunes the build cache and recompiles everything)",
         "with-pip-tools": "also lock the torch preset with pip-tools (~14 GB download, minutes)",
         "size-gb": "size of the synthetic store for the verify throughput figure",
+        "cuda": "also the CUDA figures (bench/bench_cuda.py): runtime with CUDA from wheels vs on nvidia/cuda's base (downloads ~3.5 GB)",
+        "cuda-cold": "also the CUDA 11.5 preset's cold deps build with --no-cache (tens of minutes)",
     }
 )
 @boundary
-def bench(c, preset="debian12-cpu-py3.11", skip_cold=False, with_pip_tools=False, size_gb=1.0):  # type: ignore[no-untyped-def]
-    """Print the benchmark table: lock time/bytes, no-op sync, verify GB/s and % of the sha256 limit, builds, sizes."""
+def bench(c, preset="debian12-cpu-py3.11", skip_cold=False, with_pip_tools=False, size_gb=1.0, cuda=False, cuda_cold=False):  # type: ignore[no-untyped-def]
+    """Print the benchmark table: lock time/bytes, no-op sync, verify GB/s and % of the sha256 limit, builds, sizes, CUDA."""
     import os
 
     root = project().root
@@ -37,6 +39,15 @@ def bench(c, preset="debian12-cpu-py3.11", skip_cold=False, with_pip_tools=False
     print(bench_verify.render(bench_verify.rows(size_gb)))
     print("\n## build and size")
     print(bench_verify.render(bench_build.rows(preset, skip_cold)))
+    if cuda or cuda_cold:
+        import bench_cuda  # type: ignore[import-not-found]
+
+        if cuda:
+            print("\n## CUDA once: CUDA from the locked wheels vs on nvidia/cuda's runtime base")
+            print(bench_cuda.render(bench_cuda.size_rows()))
+        if cuda_cold:
+            print("\n## the CUDA 11.5 preset's cold deps build (lean OpenCV of its CI test)")
+            print(bench_cuda.render(bench_cuda.cold_rows()))
 
 
 TASKS = [bench]
