@@ -30,6 +30,7 @@ stale-artifacts           the store was synced from another lock
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -185,19 +186,24 @@ class BuiltFacts:
     lock_problems: list[tuple[str, str, str]]
 
 
+def _listed_text(store: Path, rel: str, listed: Mapping[str, object]) -> str | None:
+    """The text of an indexed store file: None when it is not indexed, a symlink, not a file, or not readable text."""
+    p = store / rel
+    if rel not in listed or p.is_symlink() or not p.is_file():
+        return None
+    try:
+        return read_input_text(p)
+    except InputError:
+        return None
+
+
 def _built_facts(
     project: Project, preset: Preset, store: Path, lock: lockfile.Lockfile, listed: dict[str, manifest.Entry], image_ids: dict[str, str | None]
 ) -> BuiltFacts:
     from airlock import images
 
     def text(rel: str) -> str | None:
-        p = store / rel
-        if rel not in listed or p.is_symlink() or not p.is_file():
-            return None
-        try:
-            return read_input_text(p)
-        except InputError:
-            return None
+        return _listed_text(store, rel, listed)
 
     records = sdist.read_records({rel: text(rel) or "" for rel in listed if layout.folder_of(rel) == layout.BUILDS and rel.endswith(layout.PROVENANCE)})
     bl_path = sdist.build_lock_path(project.locks_dir, preset.name)
@@ -231,13 +237,7 @@ def gather_preset_facts(store: Path, preset: "Preset", listed: dict[str, str]) -
     from airlock.debs import parse_packages
 
     def text(rel: str) -> str | None:
-        p = store / rel
-        if rel not in listed or p.is_symlink() or not p.is_file():
-            return None
-        try:
-            return read_input_text(p)
-        except InputError:
-            return None
+        return _listed_text(store, rel, listed)
 
     image_ids = {}
     for img in images.base_images(preset):
