@@ -139,6 +139,12 @@ TENSORRT_CUDA: dict[int, SpecifierSet] = {
     8: SpecifierSet("==11.8"),
     10: SpecifierSet(">=12.0,<13"),
 }
+#: The same for NVIDIA's TensorRT .tar releases, one per CUDA major: the 8.6 tar (named
+#: ``...cuda-11.8.tar.gz``) supports CUDA 11.0 to 11.8 (NVIDIA's TensorRT 8.6 support matrix).
+TENSORRT_TAR_CUDA: dict[int, SpecifierSet] = {
+    8: SpecifierSet(">=11.0,<12"),
+    10: SpecifierSet(">=12.0,<13"),
+}
 TENSORRT_VERSIONS: dict[str, tuple[str, ...]] = {
     # CUDA -> TensorRT versions offered (full 4-part versions as NVIDIA numbers them)
     "11.8": ("8.6.1.6",),
@@ -326,12 +332,17 @@ def check(preset: "Preset") -> list[Violation]:
         if cuda is None:
             out.append(Violation("tensorrt", "TensorRT needs CUDA (cuda is null)"))
         else:
-            spec = TENSORRT_CUDA.get(trt.major)
+            tar = preset.tensorrt.source == "tar"
+            spec = (TENSORRT_TAR_CUDA if tar else TENSORRT_CUDA).get(trt.major)
             if spec is None:
                 out.append(Violation("tensorrt.version", f"TensorRT {trt.major}.x is not supported (known: {', '.join(f'{m}.x' for m in TENSORRT_CUDA)})"))
-            elif Version(cuda) not in spec:
-                need = "CUDA 11.8" if trt.major == 8 else "CUDA 12.x"
-                out.append(Violation("tensorrt.version", f"TensorRT {trt.major}.x needs {need} (preset has CUDA {cuda})"))
+            else:
+                # With CUDA from torch's wheels, TensorRT runs on those libraries: their CUDA must fit too.
+                cudas = preset_cudas(preset) if preset.cuda is not None and preset.cuda.runtime == "wheels" else (cuda,)
+                bad = [c for c in cudas if Version(c) not in spec]
+                if bad:
+                    need = ("CUDA 11.x" if tar else "CUDA 11.8") if trt.major == 8 else "CUDA 12.x"
+                    out.append(Violation("tensorrt.version", f"TensorRT {trt.major}.x{' (tar)' if tar else ''} needs {need} (preset has CUDA {', '.join(bad)})"))
 
     if preset.torch is not None:
         t = preset.torch

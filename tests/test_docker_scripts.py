@@ -58,3 +58,17 @@ def test_opencv_with_an_empty_contrib_argument_fails() -> None:
     assert proc.stderr.splitlines() == [
         "build-opencv: opencv_contrib: empty archive argument (give the contrib archive's path, or none when the preset has no contrib)"
     ]
+
+
+def test_a_tensorrt_tar_without_libnvinfer_fails_naming_the_archive(tmp_path: Path) -> None:
+    """install-tensorrt-tar refuses an archive with no lib/libnvinfer.so.* (not NVIDIA's TensorRT layout) in one line."""
+    tree = tmp_path / "tree" / "TensorRT-8.6.1.6" / "include"
+    tree.mkdir(parents=True)
+    (tree / "NvInfer.h").write_text("/* not a library */\n")
+    archive = tmp_path / "not-tensorrt.tar.gz"
+    subprocess.run(["tar", "-czf", str(archive), "-C", str(tmp_path / "tree"), "TensorRT-8.6.1.6"], check=True)
+    proc = _run("install-tensorrt-tar", str(archive), ["{prefix}"], tmp_path)
+    assert proc.returncode == 1
+    assert proc.stderr.splitlines() == [
+        f"install-tensorrt-tar: {archive}: no lib/libnvinfer.so.* inside (is it NVIDIA's TensorRT .tar release, TensorRT-<version>/lib/...?)"
+    ]

@@ -55,6 +55,12 @@ def _jammy(**builder: object) -> dict:  # type: ignore[type-arg]
 # ---------------------------------------------------------------- compat rules, one failing preset each
 RULES = [
     ("TensorRT 8.x needs CUDA 11.8", CUDA121, {"tensorrt.version": "8.6.1.6"}, "tensorrt.version", "needs CUDA 11.8"),
+    ("a TensorRT 8.x tar needs CUDA 11.x", CUDA121,
+     {"tensorrt": {"version": "8.6.1.6", "source": "tar", "url": "file:///srv/TensorRT-8.6.1.6.tar.gz", "sha256": "0" * 64}},
+     "tensorrt.version", "TensorRT 8.x (tar) needs CUDA 11.x (preset has CUDA 12.1)"),
+    ("TensorRT fits torch's wheels' CUDA too", CUDA115,
+     {"tensorrt": {"version": "10.0.1.6", "source": "tar", "url": "file:///srv/TensorRT-10.0.1.6.tar.gz", "sha256": "0" * 64}},
+     "tensorrt.version", "TensorRT 10.x (tar) needs CUDA 12.x (preset has CUDA 11.5, 11.7)"),
     ("TensorRT 10.x needs CUDA 12.x", CUDA118, {"tensorrt.version": "10.0.1.6"}, "tensorrt.version", "needs CUDA 12.x"),
     ("unknown TensorRT major", CUDA121, {"tensorrt.version": "9.0.0"}, "tensorrt.version", "not supported"),
     ("TensorRT needs CUDA", DEMO, {"tensorrt": {"version": "10.0.1.6", "source": "wheel", "wheels": ["x==1"]}}, "tensorrt", "needs CUDA"),
@@ -377,3 +383,9 @@ def test_shipped_cuda_from_wheels_lock_satisfies_the_lock_rules() -> None:
 
     names = {p.key for p in lockfile.read(REPO / "locks" / f"{CUDA115}.txt").pins}
     assert compat.lock_violations(parse_preset(_data(CUDA115), "x"), names) == []
+
+
+def test_a_tensorrt_8_tar_fits_the_cuda_11_5_wheels_preset() -> None:
+    """NVIDIA's 8.6 tar serves CUDA 11.0 to 11.8: on the CUDA 11.5 preset (torch's 11.7 wheels) it is accepted."""
+    data = _set(_data(CUDA115), "tensorrt", {"version": "8.6.1.6", "source": "tar", "url": "file:///srv/TensorRT-8.6.1.6.tar.gz", "sha256": "0" * 64})
+    assert parse_preset(data, "x").tensorrt is not None
