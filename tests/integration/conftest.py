@@ -24,6 +24,24 @@ def _ok(proc: subprocess.CompletedProcess[str], what: str) -> subprocess.Complet
     return proc
 
 
+def _prune_context_copies() -> None:
+    subprocess.run(["docker", "builder", "prune", "-f", "--filter", "type=source.local"], capture_output=True, timeout=600)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_stale_context_copies() -> Iterator[None]:
+    """Drop BuildKit's copies of earlier build contexts, before and after the session.
+
+    BuildKit keeps each context it was sent (``source.local`` records) in its cache. Every test
+    builds from a fresh folder, so each run adds a copy of every deps context (the CUDA preset's
+    holds ~4.3 GB of wheels and .debs) that no later build reuses; on a 2-core CI machine with
+    ~100 GB of disk a few runs filled it. The compiled layers (``regular`` records) stay.
+    """
+    _prune_context_copies()
+    yield
+    _prune_context_copies()
+
+
 @pytest.fixture(scope="session")
 def synced_demo() -> Path:
     """`inv sync` of the demo preset into the repository's own artifacts/ (reused after)."""
