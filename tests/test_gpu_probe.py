@@ -22,7 +22,7 @@ PROBE = Path(gpu_probe.__file__)
 
 
 def _probe(tmp_path: Path, *args: str, smi: str | None = None, modules: dict[str, str] | None = None,
-           ffmpeg: str | None = None) -> tuple[int, dict[str, tuple[str, str]]]:
+           ffmpeg: str | None = None, lib_dir: Path | None = None) -> tuple[int, dict[str, tuple[str, str]]]:
     """Run the probe with python -I-like isolation: PATH has only the stand-ins (and sh), PYTHONPATH only the stand-in modules."""
     bin_dir, mod_dir = tmp_path / "bin", tmp_path / "mods"
     bin_dir.mkdir(exist_ok=True)
@@ -38,6 +38,8 @@ def _probe(tmp_path: Path, *args: str, smi: str | None = None, modules: dict[str
         (bin_dir / "ffmpeg").chmod(0o755)
         argv += ["--ffmpeg", str(bin_dir / "ffmpeg")]
     env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "PYTHONPATH": str(mod_dir), "PYTHONNOUSERSITE": "1"}
+    if lib_dir is not None:
+        env["LD_LIBRARY_PATH"] = str(lib_dir)
     proc = subprocess.run([sys.executable, "-S", "-", *argv], input=PROBE.read_text(), capture_output=True, text=True, env=env, timeout=120)
     rows = {}
     for line in proc.stdout.splitlines():
@@ -65,6 +67,38 @@ def test_driver_is_checked_against_the_images_minimum(tmp_path: Path, driver: st
     assert code == (1 if status == "FAIL" else 0)
     if status == "FAIL":
         assert rows["driver"][1] == "Tesla T4: driver 470.57.02 is older than the image's minimum 525.60.13"
+
+
+#: What NVML answers on the H200 the probe ran on (2026-11-26): a stand-in with NVML's own
+#: entry points and signatures, so the probe's ctypes calls run for real.
+FAKE_NVML = r"""
+#include <string.h>
+int nvmlInit_v2(void) { return 0; }
+int nvmlShutdown(void) { return 0; }
+int nvmlSystemGetDriverVersion(char *v, unsigned n) { strncpy(v, "580.159.04", n); return 0; }
+int nvmlDeviceGetHandleByIndex_v2(unsigned i, void **h) { *h = (void *)0x1; return i == 0 ? 0 : 2; }
+int nvmlDeviceGetName(void *h, char *name, unsigned n) { strncpy(name, "NVIDIA H200", n); return 0; }
+"""
+
+
+@pytest.mark.parametrize(("minimum", "status"), [("515.43.04", "ok"), ("999.0", "FAIL")])
+def test_without_nvidia_smi_the_driver_is_read_through_nvml(tmp_path: Path, minimum: str, status: str) -> None:
+    """No nvidia-smi on PATH (the container toolkit may mount none) and no /proc version file (a VM
+    seen on an H100 has none): the driver's version and GPU name come from libnvidia-ml.so.1."""
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    (tmp_path / "nvml.c").write_text(FAKE_NVML)
+    subprocess.run(["gcc", "-shared", "-fPIC", "-o", str(lib / "libnvidia-ml.so.1"), str(tmp_path / "nvml.c")], check=True)
+    code, rows = _probe(tmp_path, "--min-driver", minimum, lib_dir=lib)
+    assert rows["driver"][0] == status
+    expected = "NVIDIA H200: driver 580.159.04 " + (">= 515.43.04" if status == "ok" else "is older than the image's minimum 999.0")
+    assert rows["driver"][1] == expected
+    assert code == (0 if status == "ok" else 1)
+
+
+def test_nvml_absent_is_no_driver() -> None:
+    """On this machine (no NVIDIA library) the NVML path reports nothing rather than failing."""
+    assert gpu_probe._nvml_driver() is None
 
 
 TORCH_NO_CUDA = """
