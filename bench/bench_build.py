@@ -30,7 +30,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-INV = str(ROOT / ".venv" / "bin" / "inv")
+# the inv beside the interpreter running the bench (.venv/bin/inv in a clone; a worktree may borrow another venv)
+INV = str(Path(sys.executable).parent / "inv")
 
 
 def _run(*argv: str, cwd: Path = ROOT) -> str:
