@@ -5,8 +5,11 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import os
 import re
 import string
+import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -154,7 +157,7 @@ def test_bootstrapped_base_ref_is_stable_and_follows_the_new_fields() -> None:
     assert len(refs) == 2 and all(r.startswith("airlock-base/ubuntu22.04:jammy-minbase-") for r in refs)
 
 
-def test_keyring_sha_mismatch_names_the_preset_field(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_keyring_sha_mismatch_names_the_preset_field(tmp_path: Path) -> None:
     """A keyring whose bytes do not match its pin fails before debootstrap runs, naming base.<stage>.bootstrap.keyring and both digests."""
     key = tmp_path / "ubuntu-keyring_2021.03.26_all.deb"
     key.write_bytes(b"not the pinned keys")
@@ -163,11 +166,14 @@ def test_keyring_sha_mismatch_names_the_preset_field(tmp_path: Path, monkeypatch
         data = _set(data, path, value)
     data = _set(data, "base.builder.bootstrap.keyring.url", key.as_uri())
     preset = parse_preset(data, "presets/x.json")
-    ran: list[object] = []
-    monkeypatch.setattr(images.shutil, "which", lambda _: "/usr/sbin/debootstrap")
-    monkeypatch.setattr(images, "run", lambda *a, **k: ran.append(a))
+    ran: list[list[str]] = []
+
+    def runner(argv: Sequence[str | os.PathLike[str]], **_: object) -> subprocess.CompletedProcess[str]:
+        ran.append([os.fspath(a) for a in argv])
+        return subprocess.CompletedProcess(ran[-1], 0, "", "")
+
     with pytest.raises(HashMismatch) as exc:
-        images.bootstrap(images.base_image(preset, "builder"))
+        images.bootstrap(images.base_image(preset, "builder"), run=runner, which=lambda _: "/usr/sbin/debootstrap")
     msg = str(exc.value)
     assert msg.startswith(f"base.builder.bootstrap.keyring ({key.as_uri()}): sha256 mismatch")
     assert JAMMY["keyring"]["sha256"] in msg and hashlib.sha256(b"not the pinned keys").hexdigest() in msg  # type: ignore[index]
