@@ -12,7 +12,7 @@ empty too (``$AIRLOCK_CACHE_DIR`` in the temp folder), warm keeps it.
 
 Cases (each resolves with no existing lock, so nothing is merely kept):
 
-* ``ubuntu22.04-cuda12.1-torch2.3`` (torch 2.3.1 + CUDA wheels, 44 pins) with uv:
+* ``ubuntu22.04-cuda12.1-torch2.3`` (torch 2.3.1 + CUDA wheels, 43 pins) with uv:
   cold (an empty ``--cache-dir`` in a temp folder) and warm (the same cache again).
   Targets: cold <= 15 s, warm <= 2 s, <= 50 MB downloaded.
 * the demo preset ``debian12-cpu-py3.11`` with uv and with pip-tools, cold and warm.
