@@ -13,9 +13,9 @@ A pin with neither a usable wheel nor a locked sdist is still refused, naming it
 
 ``inv lock`` asks which pins ship only an sdist (:func:`sdist_only`) on every run. A pin
 found to have a locked wheel for the target is remembered in airlock's cache
-(:func:`cache_dir`, file ``pins-with-wheels.txt``: target, name, version and that wheel's
-sha256) and not listed again while the lock still holds that hash: an index never changes
-the bytes of a file it serves. Deleting the file makes every pin be listed afresh.
+(:func:`cache_dir`, file ``pins-with-wheels.txt``: target, indexes, name, version and that
+wheel's sha256) and not listed again while the lock still holds that hash: an index never
+changes the bytes of a file it serves. Deleting the file makes every pin be listed afresh.
 """
 
 from __future__ import annotations
@@ -193,7 +193,7 @@ def _read_wheel_pins(path: Path) -> set[tuple[str, ...]]:
         text = path.read_text(errors="replace")
     except OSError:
         return set()
-    return {tuple(line.split("\t")) for line in text.splitlines() if line.count("\t") == 3}
+    return {tuple(line.split("\t")) for line in text.splitlines() if line.count("\t") == 4}
 
 
 def sdist_only(pins: tuple[Pin, ...], indexes: tuple[str, ...], target: Target, jobs: int = 8, cache: Path | None = None) -> list[SdistChoice]:
@@ -205,14 +205,15 @@ def sdist_only(pins: tuple[Pin, ...], indexes: tuple[str, ...], target: Target, 
     """
     path = (cache or cache_dir()) / WHEEL_PINS
     known = _read_wheel_pins(path)
-    todo = [p for p in pins if not any((target.label, p.key, p.version, h) in known for h in p.hashes)]
+    where = " ".join(indexes)
+    todo = [p for p in pins if not any((target.label, where, p.key, p.version, h) in known for h in p.hashes)]
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         listings = list(pool.map(lambda p: _files_for(p, indexes), todo))
     out: list[SdistChoice] = []
     found: set[tuple[str, ...]] = set()
     for pin, files in zip(todo, listings):
         if (c := choose(pin, files, target)) is not None:
-            found.add((target.label, pin.key, pin.version, c.sha256))
+            found.add((target.label, where, pin.key, pin.version, c.sha256))
         elif (s := choose_sdist(pin, files)) is not None:
             out.append(s)
     if found:

@@ -73,7 +73,7 @@ def inv(cwd: Path, *args: str, env: dict[str, str] | None = None, timeout: float
     import subprocess
     import sys
 
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "UV_", "AIRLOCK_"))}
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "UV_", "AIRLOCK_")) or k == "AIRLOCK_CACHE_DIR"}
     full_env.update(env or {})
     return subprocess.run(
         [str(Path(sys.executable).with_name("inv")), *args],

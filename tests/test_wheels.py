@@ -139,13 +139,14 @@ def test_sdist_only_lists_a_pin_with_a_locked_wheel_once_and_an_sdist_only_pin_e
     assert [s.pin.name for s in first] == [s.pin.name for s in again] == ["onlysdist"]
 
 
-def test_sdist_only_lists_again_when_the_locked_wheel_or_the_target_changes(index: str, tmp_path: Path) -> None:
-    """The cache answers only for the same target, name, version and a locked hash of the wheel found: else the index is asked."""
+def test_sdist_only_lists_again_when_the_locked_wheel_the_target_or_the_index_changes(index: str, tmp_path: Path) -> None:
+    """The cache answers only for the same target, indexes, name, version and a locked hash of the wheel found: else the index is asked."""
     sdist_only((Pin("numpy", "1.26.4", (H["a"], H["d"])),), (index,), T311, cache=tmp_path)
     _Index.requested = []
     sdist_only((Pin("numpy", "1.26.4", (H["c"], H["d"])),), (index,), T311, cache=tmp_path)  # the cp311 wheel's hash dropped
     sdist_only((Pin("numpy", "1.26.4", (H["a"], H["d"])),), (index,), Target("3.11", "x86_64", (2, 17)), cache=tmp_path)
-    assert _Index.requested == ["numpy", "numpy"]
+    sdist_only((Pin("numpy", "1.26.4", (H["a"], H["d"])),), (index.replace("127.0.0.1", "localhost"),), T311, cache=tmp_path)
+    assert _Index.requested == ["numpy", "numpy", "numpy"]
 
 
 def test_cache_dir_follows_airlock_cache_dir_then_xdg(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
