@@ -27,7 +27,6 @@ import posixpath
 import re
 import shlex
 import shutil
-import subprocess
 import tempfile
 import time
 from collections.abc import Mapping
@@ -37,7 +36,7 @@ from pathlib import Path
 
 from airlock import __version__, compat, docker, images, lockfile
 from airlock.debs import stage_packages
-from airlock.errors import InputError, IntegrityError
+from airlock.errors import CommandError, InputError, IntegrityError
 from airlock.fsutil import sha256_bytes
 from airlock.presets import Preset
 from airlock.project import Project
@@ -730,8 +729,9 @@ def apply_build(
 
 
 def _git_revision(path: Path) -> str:
+    """The app tree's commit, or "" where it is no git checkout (or git is missing or hangs)."""
     try:
-        proc = subprocess.run(["git", "-C", str(path), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10)
-    except (OSError, subprocess.TimeoutExpired):
+        proc = run(["git", "-C", str(path), "rev-parse", "HEAD"], check=False, timeout=10)
+    except CommandError:  # git not found, or timed out
         return ""
     return proc.stdout.strip() if proc.returncode == 0 else ""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -238,14 +239,18 @@ class Violation:
         return f"{self.field}: {self.message}"
 
 
-def check(preset: "Preset") -> list[Violation]:
-    """Every rule the preset breaks, in a stable order (empty when compatible)."""
+def check(preset: "Preset", *, os_pythons: Mapping[str, tuple[str, ...]] = OS_PYTHONS) -> list[Violation]:
+    """Every rule the preset breaks, in a stable order (empty when compatible).
+
+    ``os_pythons`` is the table of Pythons each OS ships (:data:`OS_PYTHONS`); a test gives
+    another to reach the rules behind it.
+    """
     out: list[Violation] = []
     cuda = preset.cuda.version if preset.cuda else None
     py = preset.python.version
 
     # Python comes from the OS's own .debs.
-    pythons = OS_PYTHONS.get(preset.os, ())
+    pythons = os_pythons.get(preset.os, ())
     if py not in pythons:
         out.append(Violation("python.version", f"{preset.os} ships Python {', '.join(pythons) or 'none'} as .debs, not {py}"))
 

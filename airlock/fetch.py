@@ -19,6 +19,7 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from airlock.errors import ExternalError, HashMismatch
 from airlock.fsutil import sha256_file
@@ -26,6 +27,14 @@ from airlock.store import layout
 
 CHUNK = 1 << 20
 TIMEOUT = 120
+
+#: Opens the ``.part`` file for writing (``"wb"``) or appending (``"ab"``).
+PartOpener = Callable[[Path, str], BinaryIO]
+
+
+def open_part(part: Path, mode: str) -> BinaryIO:
+    """The real :data:`PartOpener`: the file on disk."""
+    return open(part, mode)  # the caller closes it (with ... as fh)
 
 
 @dataclass(frozen=True)
@@ -42,7 +51,10 @@ def download(
     *,
     progress: Callable[[int], None] | None = None,
     timeout: float = TIMEOUT,
+    opener: PartOpener = open_part,
 ) -> FetchResult:
+    """Fetch ``url`` to ``dest`` through ``dest.part`` (see the module docstring); ``opener`` opens
+    the part for writing (a test passes one whose writes fail, say with ENOSPC)."""
     dest = Path(dest)
     if dest.exists() and sha256_file(dest) == sha256:
         return FetchResult(dest, 0, True)
@@ -50,7 +62,7 @@ def download(
     part = layout.part_of(dest)
     total = 0
     for attempt in (1, 2):
-        total += _fetch_to(url, part, progress, timeout)
+        total += _fetch_to(url, part, progress, timeout, opener)
         actual = sha256_file(part)
         if actual == sha256:
             os.replace(part, dest)
@@ -61,7 +73,7 @@ def download(
     raise AssertionError("unreachable")
 
 
-def _fetch_to(url: str, part: Path, progress: Callable[[int], None] | None, timeout: float) -> int:
+def _fetch_to(url: str, part: Path, progress: Callable[[int], None] | None, timeout: float, opener: PartOpener) -> int:
     """Append the rest of ``url`` to ``part`` (resume) or rewrite it; return bytes read."""
     if url.startswith("file://"):
         src = Path(urllib.request.url2pathname(url[len("file://"):]))
@@ -90,7 +102,7 @@ def _fetch_to(url: str, part: Path, progress: Callable[[int], None] | None, time
     with resp:
         mode = "ab" if have and resp.status == 206 else "wb"
         try:
-            with open(part, mode) as fh:
+            with opener(part, mode) as fh:
                 while True:
                     try:
                         chunk = resp.read(CHUNK)

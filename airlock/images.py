@@ -14,13 +14,14 @@ import re
 import shutil
 import tarfile
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from airlock import debfile, docker, fetch
+from airlock import debfile, docker, fetch, runner
 from airlock.errors import ExternalError, HashMismatch, IntegrityError
 from airlock.presets import Base, Preset
-from airlock.runner import run
+from airlock.runner import Runner
 from airlock.store import layout
 
 STAGES = ("builder", "runtime")
@@ -66,12 +67,12 @@ def base_images(preset: Preset) -> list[BaseImage]:
     return out
 
 
-def make_available(img: BaseImage, platform: str) -> None:
-    """Get ``img`` into the engine for sync: already there, bootstrapped here, or pulled."""
+def make_available(img: BaseImage, platform: str, *, run: Runner = runner.run) -> None:
+    """Get ``img`` into the engine for sync: already there, bootstrapped here, or pulled (commands through ``run``)."""
     if docker.image_exists(img.ref):
         return
     if img.bootstrapped:
-        bootstrap(img)
+        bootstrap(img, run=run)
         return
     proc = run([docker.client(), "pull", "--platform", platform, img.ref], check=False)
     if proc.returncode != 0:
@@ -82,11 +83,15 @@ def make_available(img: BaseImage, platform: str) -> None:
         )
 
 
-def bootstrap(img: BaseImage) -> None:
-    """debootstrap a minimal rootfs and import it into the engine as ``img.ref``."""
+def bootstrap(img: BaseImage, *, run: Runner = runner.run, which: Callable[[str], str | None] = shutil.which) -> None:
+    """debootstrap a minimal rootfs and import it into the engine as ``img.ref``.
+
+    ``run`` runs debootstrap, tar and ``docker import``; ``which`` finds debootstrap. Tests pass
+    their own (the real ones are the defaults) rather than patching this module.
+    """
     bs = img.base.bootstrap
     assert bs is not None
-    if shutil.which("debootstrap") is None:
+    if which("debootstrap") is None:
         raise ExternalError("debootstrap is not installed (apt-get install debootstrap, or ./bootstrap.sh setup)")
     with tempfile.TemporaryDirectory(prefix="airlock-rootfs-") as tmp:
         rootfs = Path(tmp) / "rootfs"

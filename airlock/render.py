@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 
 def mb(n: int) -> str:
@@ -27,13 +28,15 @@ def table(rows: Sequence[Sequence[str]], *, right: bool = False) -> str:
     """Plain-text columns (no box, no colour): the first row is the header.
 
     ``right`` right-aligns every column but the first (figures); otherwise all are left-aligned.
+    Cells are plain text: square brackets in a value (a path, a list) are printed, never read
+    as rich markup.
     """
     head, *body = rows
     t = Table(box=None, show_edge=False, pad_edge=False, padding=(0, 2, 0, 0), show_header=True, header_style="")
     for i, name in enumerate(head):
         t.add_column(name, justify="right" if right and i else "left", no_wrap=True)
     for r in body:
-        t.add_row(*r)
+        t.add_row(*(Text(c) for c in r))
     out = io.StringIO()
     Console(file=out, width=10_000, color_system=None, force_terminal=False, highlight=False).print(t)
     return "\n".join(line.rstrip() for line in out.getvalue().splitlines())

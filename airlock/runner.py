@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Protocol
 
 from airlock.errors import CommandError
 
@@ -37,6 +38,24 @@ def child_env(env: Mapping[str, str | None] | None, base: Mapping[str, str] | No
         else:
             out[name] = value
     return out
+
+
+class Runner(Protocol):
+    """The shape of :func:`run`: a module that runs commands takes ``run: Runner = run`` as a
+    parameter, so a caller (a test) passes another runner instead of patching a module global."""
+
+    def __call__(
+        self,
+        argv: Sequence[str | os.PathLike[str]],
+        *,
+        cwd: Path | None = None,
+        env: Mapping[str, str | None] | None = None,
+        input: bytes | None = None,
+        capture: bool = True,
+        stream: bool = False,
+        check: bool = True,
+        timeout: float | None = None,
+    ) -> subprocess.CompletedProcess[str]: ...
 
 
 def run(

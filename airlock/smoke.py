@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from pathlib import Path
 
-from airlock import compat, docker, gpu_probe
+from airlock import compat, docker, gpu_probe, render
 from airlock.errors import IntegrityError, NoGpuError
 from airlock.presets import Preset
 from airlock.runner import run
@@ -68,8 +68,7 @@ class SmokeReport:
         return all(v == "ok" for v in self.checks.values())
 
     def render(self) -> str:
-        width = max(len(k) for k in self.checks)
-        lines = [f"{k.ljust(width)}  {v}" for k, v in self.checks.items()]
+        lines = [render.table([("check", "result"), *self.checks.items()])]
         lines.append(f"imported: {', '.join(self.imported)}")
         return "\n".join(lines)
 

@@ -10,11 +10,18 @@ Packages that ship only an sdist (no wheel for the target, but a locked sdist):
 :func:`plan_with_sdists` hands them back as :class:`SdistChoice` records, and sync builds
 each into a wheel for the target from its locked build dependencies (:mod:`airlock.sdist`).
 A pin with neither a usable wheel nor a locked sdist is still refused, naming it.
+
+``inv lock`` asks which pins ship only an sdist (:func:`sdist_only`) on every run. A pin
+found to have a locked wheel for the target is remembered in airlock's cache
+(:func:`cache_dir`, file ``pins-with-wheels.txt``: target, indexes, name, version and that
+wheel's sha256) and not listed again while the lock still holds that hash: an index never
+changes the bytes of a file it serves. Deleting the file makes every pin be listed afresh.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -26,6 +33,7 @@ from urllib.parse import urljoin, urldefrag
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
 from airlock.errors import ExternalError, IntegrityError
+from airlock.fsutil import atomic_write_text
 from airlock.lockfile import Lockfile, Pin
 from airlock.target import Target
 
@@ -168,6 +176,52 @@ def plan_with_sdists(
     if missing:
         raise IntegrityError(f"no wheel for target {target.label}: {', '.join(missing)}; pin versions that publish wheels or an sdist")
     return choices, satisfied, sdists
+
+
+def cache_dir() -> Path:
+    """airlock's own cache folder: ``$AIRLOCK_CACHE_DIR``, else ``$XDG_CACHE_HOME/airlock``, else ``~/.cache/airlock``."""
+    if os.environ.get("AIRLOCK_CACHE_DIR"):
+        return Path(os.environ["AIRLOCK_CACHE_DIR"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "airlock"
+
+
+WHEEL_PINS = "pins-with-wheels.txt"
+
+
+def _read_wheel_pins(path: Path) -> set[tuple[str, ...]]:
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return set()
+    return {tuple(line.split("\t")) for line in text.splitlines() if line.count("\t") == 4}
+
+
+def sdist_only(pins: tuple[Pin, ...], indexes: tuple[str, ...], target: Target, jobs: int = 8, cache: Path | None = None) -> list[SdistChoice]:
+    """The pins with no wheel for ``target`` but a locked sdist (pins with neither are left to sync to refuse).
+
+    Only pins not already known to have a locked wheel for ``target`` are listed; the ones
+    found to have one are added to the cache (``cache``, default :func:`cache_dir`), written
+    atomically. A cache that cannot be read or written costs listings, never a wrong answer.
+    """
+    path = (cache or cache_dir()) / WHEEL_PINS
+    known = _read_wheel_pins(path)
+    where = " ".join(indexes)
+    todo = [p for p in pins if not any((target.label, where, p.key, p.version, h) in known for h in p.hashes)]
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        listings = list(pool.map(lambda p: _files_for(p, indexes), todo))
+    out: list[SdistChoice] = []
+    found: set[tuple[str, ...]] = set()
+    for pin, files in zip(todo, listings):
+        if (c := choose(pin, files, target)) is not None:
+            found.add((target.label, where, pin.key, pin.version, c.sha256))
+        elif (s := choose_sdist(pin, files)) is not None:
+            out.append(s)
+    if found:
+        try:
+            atomic_write_text(path, "".join("\t".join(k) + "\n" for k in sorted(known | found)))
+        except OSError:
+            pass
+    return out
 
 
 def _wheel_key(filename: str) -> str | None:

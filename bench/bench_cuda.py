@@ -33,7 +33,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-INV = str(ROOT / ".venv" / "bin" / "inv")
+# the inv beside the interpreter running the bench (.venv/bin/inv in a clone; a worktree may borrow another venv)
+INV = str(Path(sys.executable).parent / "inv")
 NVIDIA_RUNTIME_BASE = "nvidia/cuda:12.1.1-cudnn8-runtime-ubuntu22.04"
 NVIDIA_RUNTIME_BASE_BYTES = 3.38e9  # as published by NVIDIA's registry
 SHIPPED = "ubuntu22.04-cuda12.1-torch2.3"

@@ -4,9 +4,15 @@ Run from the project folder::
 
     .venv/bin/python bench/bench_lock.py [--with-pip-tools] [--json]
 
+Each case times what ``inv lock`` does for a preset, short of writing: the engine's
+resolve, then the sdist-only check (one index listing per pin, and for a pin that ships
+only an sdist the build-deps resolve; :func:`airlock.lock.build_deps.resolve_build_deps`).
+The table shows the whole and that check's share. Cold starts with airlock's own cache
+empty too (``$AIRLOCK_CACHE_DIR`` in the temp folder), warm keeps it.
+
 Cases (each resolves with no existing lock, so nothing is merely kept):
 
-* ``ubuntu22.04-cuda12.1-torch2.3`` (torch 2.3.1 + CUDA wheels, 44 pins) with uv:
+* ``ubuntu22.04-cuda12.1-torch2.3`` (torch 2.3.1 + CUDA wheels, 43 pins) with uv:
   cold (an empty ``--cache-dir`` in a temp folder) and warm (the same cache again).
   Targets: cold <= 15 s, warm <= 2 s, <= 50 MB downloaded.
 * the demo preset ``debian12-cpu-py3.11`` with uv and with pip-tools, cold and warm.
@@ -50,6 +56,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from airlock.lock import LockStep, PipToolsEngine, UvEngine, build_lock, gather, plan_lock  # noqa: E402
+from airlock.lock.build_deps import resolve_build_deps  # noqa: E402
 from airlock.render import mb  # noqa: E402
 from airlock.render import table as render_table  # noqa: E402
 from airlock.project import Project  # noqa: E402
@@ -75,6 +82,7 @@ class Row:
     target_bytes: int | None = None
     note: str = ""
     pin_set: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
+    sdist_seconds: float = 0.0  # of ``seconds``: the sdist-only check after the resolve
 
     @property
     def downloaded(self) -> int:
@@ -126,7 +134,10 @@ def _measure(project: Project, name: str, engine_name: str, cache: Path, label: 
     step = _step(project, name)
     rx0, t0 = _rx_bytes(), time.monotonic()
     lock = build_lock(step, engine, version, existing=None, upgrade=False, cache_dir=cache)
+    t1 = time.monotonic()
+    resolve_build_deps(lock, step.item.target, engine, version, cache_dir=cache)
     seconds = time.monotonic() - t0
+    sdist_seconds = time.monotonic() - t1
     rx1 = _rx_bytes()
     target = TARGETS.get((engine_name, name, label))
     return Row(
@@ -142,15 +153,24 @@ def _measure(project: Project, name: str, engine_name: str, cache: Path, label: 
         target_bytes=BYTES_TARGET if (target is not None and label == "cold") else None,
         note=note,
         pin_set=tuple((p.key, p.version, p.hashes) for p in lock.pins),
+        sdist_seconds=sdist_seconds,
     )
 
 
 def _cold_and_warm(project: Project, name: str, engine: str, note: str = "", warm_runs: int = 1) -> list[Row]:
-    """One cold run on an empty cache, then the median (by time) of ``warm_runs`` on that cache."""
+    """One cold run on empty caches (the engine's, and airlock's pins-with-wheels), then the median (by time) of ``warm_runs`` on them."""
     with tempfile.TemporaryDirectory(prefix=f"airlock-bench-{engine}-") as tmp:
-        cache = Path(tmp)
-        cold = _measure(project, name, engine, cache, "cold", note)
-        warm = sorted((_measure(project, name, engine, cache, "warm", note) for _ in range(warm_runs)), key=lambda r: r.seconds)
+        cache = Path(tmp) / "engine"
+        saved = os.environ.get("AIRLOCK_CACHE_DIR")
+        os.environ["AIRLOCK_CACHE_DIR"] = str(Path(tmp) / "airlock")
+        try:
+            cold = _measure(project, name, engine, cache, "cold", note)
+            warm = sorted((_measure(project, name, engine, cache, "warm", note) for _ in range(warm_runs)), key=lambda r: r.seconds)
+        finally:
+            if saved is None:
+                os.environ.pop("AIRLOCK_CACHE_DIR", None)
+            else:
+                os.environ["AIRLOCK_CACHE_DIR"] = saved
     if warm_runs > 1:
         mid = warm[len(warm) // 2]
         warm = [Row(**{**asdict(mid), "note": (mid.note + "; " if mid.note else "") + f"median of {warm_runs}"})]
@@ -173,12 +193,12 @@ def _mb(n: int | None) -> str:
 
 
 def render(rows: list[Row], *, with_pip_tools: bool = False) -> str:
-    head = ("preset", "engine", "cache", "seconds", "target", "pins", "hashes", "net", "cache", "ok", "note")
+    head = ("preset", "engine", "cache", "seconds", "of it sdist check", "target", "pins", "hashes", "net", "cache", "ok", "note")
     table = [head]
     for r in rows:
         target = "-" if r.target_seconds is None else f"<= {r.target_seconds:g} s" + (f", <= {r.target_bytes / 1e6:g} MB" if r.target_bytes else "")
         ok = {None: "-", True: "yes", False: "NO"}[r.ok]
-        table.append((r.preset, r.engine, r.cache, f"{r.seconds:.2f}", target, str(r.pins), str(r.hashes), _mb(r.net_bytes), _mb(r.cache_bytes), ok, r.note))
+        table.append((r.preset, r.engine, r.cache, f"{r.seconds:.2f}", f"{r.sdist_seconds:.2f}", target, str(r.pins), str(r.hashes), _mb(r.net_bytes), _mb(r.cache_bytes), ok, r.note))
     lines = [render_table(table), ""]
     by = {(r.preset, r.engine.split()[0], r.cache): r for r in rows}
     for preset in (TORCH_PRESET, DEMO_PRESET):

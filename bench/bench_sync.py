@@ -8,11 +8,13 @@ from __future__ import annotations
 import argparse
 import re
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-INV = str(ROOT / ".venv" / "bin" / "inv")
+# the inv beside the interpreter running the bench (.venv/bin/inv in a clone; a worktree may borrow another venv)
+INV = str(Path(sys.executable).parent / "inv")
 
 
 def rows(preset: str = "debian12-cpu-py3.11", runs: int = 5) -> list[tuple[str, str, str, str]]:

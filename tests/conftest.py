@@ -12,11 +12,12 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(autouse=True)
-def _isolate_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Machine pip/Docker/airlock settings must not leak into a test."""
+def _isolate_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Machine pip/Docker/airlock settings must not leak into a test, nor airlock's cache from one test into the next."""
     for key in list(os.environ):
         if key.startswith(("PIP_", "DOCKER_", "AIRLOCK_", "UV_")):
             monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AIRLOCK_CACHE_DIR", str(tmp_path_factory.mktemp("airlock-cache")))
 
 
 @pytest.fixture
@@ -72,7 +73,7 @@ def inv(cwd: Path, *args: str, env: dict[str, str] | None = None, timeout: float
     import subprocess
     import sys
 
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "UV_", "AIRLOCK_"))}
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "UV_", "AIRLOCK_")) or k == "AIRLOCK_CACHE_DIR"}
     full_env.update(env or {})
     return subprocess.run(
         [str(Path(sys.executable).with_name("inv")), *args],

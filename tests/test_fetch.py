@@ -12,6 +12,7 @@ import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import pytest
 
@@ -155,14 +156,14 @@ def test_wrong_hash_of_a_local_file_does_not_print_its_digest(tmp_path: Path) ->
     assert not (tmp_path / "out" / "private.key").exists() and not (tmp_path / "out" / "private.key.part").exists()
 
 
-def test_disk_full_names_the_file_and_never_writes_the_final_name(server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_disk_full_names_the_file_and_never_writes_the_final_name(server: str, tmp_path: Path) -> None:
     """ENOSPC while writing is an error naming the .part; the final name does not appear."""
-    import builtins
-
-    real_open = builtins.open
+    opened: list[tuple[Path, str]] = []
 
     class _Full:
-        def __init__(self, fh):  # type: ignore[no-untyped-def]
+        """The real part file, whose writes fail with ENOSPC past 2 MB."""
+
+        def __init__(self, fh: BinaryIO) -> None:
             self.fh, self.n = fh, 0
 
         def write(self, data: bytes) -> int:
@@ -171,20 +172,20 @@ def test_disk_full_names_the_file_and_never_writes_the_final_name(server: str, t
                 raise OSError(errno.ENOSPC, "No space left on device")
             return self.fh.write(data)
 
-        def __enter__(self):  # type: ignore[no-untyped-def]
+        def __enter__(self) -> _Full:
             return self
 
-        def __exit__(self, *a):  # type: ignore[no-untyped-def]
-            return self.fh.__exit__(*a)
+        def __exit__(self, *a: object) -> None:
+            self.fh.close()
 
-    def fake_open(file, mode="r", *a, **k):  # type: ignore[no-untyped-def]
-        fh = real_open(file, mode, *a, **k)
-        return _Full(fh) if str(file).endswith(".part") and "b" in mode and ("w" in mode or "a" in mode) else fh
+    def full_disk(part: Path, mode: str) -> BinaryIO:
+        opened.append((part, mode))
+        return _Full(fetch.open_part(part, mode))  # type: ignore[return-value]
 
-    monkeypatch.setattr(fetch, "open", fake_open, raising=False)
     dest = tmp_path / "ffmpeg.tar.xz"
     with pytest.raises(ExternalError, match=r"ffmpeg\.tar\.xz\.part: no space left"):
-        fetch.download(server, dest, SHA)
+        fetch.download(server, dest, SHA, opener=full_disk)
+    assert opened == [(tmp_path / "ffmpeg.tar.xz.part", "wb")]
     assert not dest.exists()
 
 

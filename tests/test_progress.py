@@ -1,4 +1,4 @@
-"""Sync progress: exact byte and file counts from many threads, a line per file in logs, a live bar on a terminal."""
+"""Sync progress (exact byte and file counts from many threads, a line per file in logs, a live bar on a terminal) and the shared table renderer."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 from rich.console import Console
 
 from airlock.progress import Transfer, mb, rate
+from airlock.render import table
+from airlock.smoke import SmokeReport
 
 
 def _log_console() -> Console:
@@ -95,3 +97,18 @@ def test_lines_from_concurrent_downloads_never_interleave() -> None:
             list(pool.map(one, range(n)))
     lines = buf.getvalue().splitlines()
     assert len(lines) == n and all(re.fullmatch(r"wheels   \[\d+/16\] w\d+\.whl 0\.0 MB; phase 0\.0 MB at .*", ln) for ln in lines), lines
+
+
+def test_table_prints_square_brackets_in_a_cell_as_they_are() -> None:
+    """render.table: a value like a path list or "[bold]" is printed verbatim, not read as rich markup, in aligned columns."""
+    out = table([("check", "result"), ("imports", "ok"), ("no compilers", "found ['gcc'] [bold]cc[/bold]")]).splitlines()
+    assert out == ["check         result", "imports       ok", "no compilers  found ['gcc'] [bold]cc[/bold]"]
+
+
+def test_smoke_report_is_one_table_of_checks_then_the_imports() -> None:
+    """inv smoke's report: each check on a line that starts with its name and ends with its result, then 'imported:'."""
+    text = SmokeReport("img", {"imports": "ok", "CUDA once": "twice: libcublas.so.12 (/a, /b)"}, ["numpy", "cv2"]).render()
+    lines = text.splitlines()
+    assert lines[1].startswith("imports") and lines[1].split()[-1] == "ok"
+    assert lines[2].startswith("CUDA once") and lines[2].endswith("twice: libcublas.so.12 (/a, /b)")
+    assert lines[-1] == "imported: numpy, cv2"

@@ -79,6 +79,16 @@ def test_streaming_timeout_kills_the_childs_own_children() -> None:
     assert not _alive(pid), f"grandchild {pid} still runs"
 
 
+def test_streaming_timeout_kills_a_child_that_closed_its_output_but_runs_on() -> None:
+    """A child that closes stdout and stderr and keeps running is still killed at the deadline, not waited for."""
+    script = "import os, sys, time; print('closing', flush=True); os.close(1); os.close(2); time.sleep(30)"
+    t0 = time.monotonic()
+    with pytest.raises(CommandError, match="timed out after 1 s") as err:
+        run([sys.executable, "-c", script], stream=True, timeout=1)
+    assert time.monotonic() - t0 < 10
+    assert "closing" in err.value.tail
+
+
 def test_streaming_within_the_timeout_returns_the_output() -> None:
     """A streaming child that finishes in time returns its exit code and its whole output."""
     proc = run([sys.executable, "-c", "print('a'); print('b')"], stream=True, timeout=30)

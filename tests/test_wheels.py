@@ -6,13 +6,14 @@ import http.server
 import json
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from airlock.errors import IntegrityError
 from airlock.lockfile import Lockfile, Pin
 from airlock.target import Target
-from airlock.wheels import IndexFile, SdistChoice, choose, plan, plan_with_sdists, usable_on
+from airlock.wheels import IndexFile, SdistChoice, cache_dir, choose, plan, plan_with_sdists, sdist_only, usable_on
 
 T311 = Target("3.11", "x86_64", (2, 36))
 H = {c: c * 64 for c in "abcdef"}
@@ -30,12 +31,14 @@ FILES = {
 
 class _Index(http.server.BaseHTTPRequestHandler):
     html = False
+    requested: list[str] = []  # project names asked for, in order
 
     def log_message(self, *a: object) -> None:
         pass
 
     def do_GET(self) -> None:  # noqa: N802
         name = self.path.strip("/").split("/")[-1]
+        _Index.requested.append(name)
         files = FILES.get(name)
         if files is None:
             self.send_response(404)
@@ -57,6 +60,7 @@ class _Index(http.server.BaseHTTPRequestHandler):
 @pytest.fixture(params=[False, True], ids=["json", "html"])
 def index(request: pytest.FixtureRequest) -> Iterator[str]:
     _Index.html = request.param
+    _Index.requested = []
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Index)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{srv.server_address[1]}/simple"
@@ -122,3 +126,36 @@ def test_a_pin_with_neither_wheel_nor_locked_sdist_is_refused(index: str) -> Non
     with pytest.raises(IntegrityError) as exc:
         plan_with_sdists(lock, T311, {})
     assert "numpy==1.26.4 (no matching wheel, no locked sdist)" in str(exc.value)
+
+
+def test_sdist_only_lists_a_pin_with_a_locked_wheel_once_and_an_sdist_only_pin_every_time(index: str, tmp_path: Path) -> None:
+    """sdist_only(): the second run asks the index only for the sdist-only pin; the answer is the same both times."""
+    pins = (Pin("numpy", "1.26.4", (H["a"], H["d"])), Pin("onlysdist", "1.0", (H["e"],)))
+    first = sdist_only(pins, (index,), T311, cache=tmp_path)
+    assert sorted(_Index.requested) == ["numpy", "onlysdist"]
+    _Index.requested = []
+    again = sdist_only(pins, (index,), T311, cache=tmp_path)
+    assert _Index.requested == ["onlysdist"]
+    assert [s.pin.name for s in first] == [s.pin.name for s in again] == ["onlysdist"]
+
+
+def test_sdist_only_lists_again_when_the_locked_wheel_the_target_or_the_index_changes(index: str, tmp_path: Path) -> None:
+    """The cache answers only for the same target, indexes, name, version and a locked hash of the wheel found: else the index is asked."""
+    sdist_only((Pin("numpy", "1.26.4", (H["a"], H["d"])),), (index,), T311, cache=tmp_path)
+    _Index.requested = []
+    sdist_only((Pin("numpy", "1.26.4", (H["c"], H["d"])),), (index,), T311, cache=tmp_path)  # the cp311 wheel's hash dropped
+    sdist_only((Pin("numpy", "1.26.4", (H["a"], H["d"])),), (index,), Target("3.11", "x86_64", (2, 17)), cache=tmp_path)
+    sdist_only((Pin("numpy", "1.26.4", (H["a"], H["d"])),), (index.replace("127.0.0.1", "localhost"),), T311, cache=tmp_path)
+    assert _Index.requested == ["numpy", "numpy", "numpy"]
+
+
+def test_cache_dir_follows_airlock_cache_dir_then_xdg(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """$AIRLOCK_CACHE_DIR wins; without it $XDG_CACHE_HOME/airlock; without both ~/.cache/airlock."""
+    monkeypatch.setenv("AIRLOCK_CACHE_DIR", str(tmp_path / "a"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "x"))
+    assert cache_dir() == tmp_path / "a"
+    monkeypatch.delenv("AIRLOCK_CACHE_DIR")
+    assert cache_dir() == tmp_path / "x" / "airlock"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "h"))
+    assert cache_dir() == tmp_path / "h" / ".cache" / "airlock"

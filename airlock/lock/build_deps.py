@@ -11,7 +11,6 @@ checks are in :mod:`airlock.sdist`.
 from __future__ import annotations
 
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from airlock import fetch, sdist, wheels
@@ -26,14 +25,7 @@ from airlock.target import Target
 
 def sdist_only(lock: Lockfile, target: Target, jobs: int = 8) -> list[wheels.SdistChoice]:
     """The pins with no wheel for ``target`` but a locked sdist, from the index (pins with neither are left to sync to refuse)."""
-    indexes = (lock.index_url, *lock.extra_index_urls)
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        listings = list(pool.map(lambda p: wheels._files_for(p, indexes), lock.pins))
-    out = []
-    for pin, files in zip(lock.pins, listings):
-        if wheels.choose(pin, files, target) is None and (s := wheels.choose_sdist(pin, files)) is not None:
-            out.append(s)
-    return out
+    return wheels.sdist_only(lock.pins, (lock.index_url, *lock.extra_index_urls), target, jobs)
 
 
 def resolve_build_deps(
