@@ -55,12 +55,37 @@ JAMMY = {
 _COPY_IGNORE = shutil.ignore_patterns(".git", ".venv", "artifacts", ".airlock", "__pycache__", ".pytest_cache", ".hypothesis", "*.pyc")
 
 
+def _carried(repo: Path) -> list[str] | None:
+    """The files a site carries: what git tracks plus what it does not ignore (None outside a git checkout)."""
+    import subprocess
+
+    try:
+        out = subprocess.run(["git", "-C", str(repo), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                             capture_output=True, check=True, timeout=60).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return sorted({p for p in out.decode("utf-8", "surrogateescape").split("\0") if p})
+
+
 def clone_project(dst: Path, *, artifacts_of: tuple[str, ...] = ()) -> Path:
     """Copy the project folder the way a site would carry it (no .git, no .venv).
 
-    The stores of ``artifacts_of`` are copied as hard links (cheap, same bytes).
+    In a git checkout that is what git tracks or does not ignore, so a developer's scratch
+    folders (ignored through ``.git/info/exclude``) never reach a test's copy; elsewhere
+    the folder less :data:`_COPY_IGNORE`. The stores of ``artifacts_of`` are copied as hard
+    links (cheap, same bytes).
     """
-    shutil.copytree(REPO, dst, ignore=_COPY_IGNORE, symlinks=True)
+    files = _carried(REPO)
+    if files is None:
+        shutil.copytree(REPO, dst, ignore=_COPY_IGNORE, symlinks=True)
+    else:
+        dst.mkdir(parents=True, exist_ok=True)
+        for rel in files:
+            src = REPO / rel
+            if not os.path.lexists(src) or src.is_dir() and not src.is_symlink():
+                continue  # deleted in the working tree, or a submodule
+            (dst / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dst / rel, follow_symlinks=False)
     for name in artifacts_of:
         src = REPO / "artifacts" / name
         if src.exists():
