@@ -471,7 +471,7 @@ def apply_sync(
         if stage in plan.debs_todo:
             # Resolve against the base the build will load: the saved tarball first; making the
             # base anew (pull, debootstrap) only where the store has none.
-            base_id = _base_for_resolving(img, store, preset.platform)
+            base_id = images.for_resolving(img, store, preset.platform)
             say(f"debs     resolving {stage} set in {img.ref}")
             for rel in [k for k in known if k.startswith(layout.deb_dir(stage) + "/")]:
                 known.pop(rel)
@@ -599,7 +599,7 @@ def _build_sdists(
         if packages_sha is None:
             raise IntegrityError(f"{store / layout.deb_dir('builder')}: the builder .deb set is not in the store, and sdist builds install it; run: inv sync --preset {preset.name} --only images,debs")
         img = images.base_image(preset, "builder")
-        base_id = _base_for_resolving(img, store, preset.platform)
+        base_id = images.for_resolving(img, store, preset.platform)
         builder = sdist_build.ensure_builder(project, preset, img.ref, base_id, store, packages_sha, say=say)
         installed = tuple(p.requirement for p in bl.lock.pins)
         bl_sha = sha256_file(bl_path)
@@ -653,17 +653,6 @@ def _write_install_lock(store: Path, lock: lockfile.Lockfile, records: list[sdis
     if known.get(rel) != sha256_bytes(text.encode()):
         atomic_write_text(path, text)
         known[rel] = sha256_bytes(text.encode())
-
-
-def _base_for_resolving(img: "images.BaseImage", store: Path, platform: str) -> str:
-    """The id of the base the build will load: the store's saved tarball first, made anew (pull,
-    debootstrap) only where the store has none; debs and sdist builds are resolved against it."""
-    if not docker.image_exists(img.ref):
-        if (store / layout.image(img.tar_name)).is_file():
-            images.ensure_loaded(img, store / layout.IMAGES)
-        else:
-            images.make_available(img, platform)
-    return docker.image_id(img.ref) or "unknown"
 
 
 def install_lock_source(project: Project, preset_name: str) -> Path:
