@@ -25,7 +25,7 @@ PARTS = ("python", "system")
 def lock(c, preset=None, engine="uv", upgrade=False, check=False, only=""):  # type: ignore[no-untyped-def]
     """Lock each preset's requirements into locks/<preset>.txt and its .debs and base images into locks/<preset>.system.json."""
     from airlock.errors import IntegrityError, InputError
-    from airlock.lock import apply_lock, gather, plan_lock
+    from airlock.lock import LockFailed, apply_lock, gather, plan_lock
     from airlock.lock.plan import check_problems as python_problems
     from airlock.lock.system import apply_system, check_problems, gather_system
 
@@ -47,10 +47,20 @@ def lock(c, preset=None, engine="uv", upgrade=False, check=False, only=""):  # t
         for name in dict.fromkeys([s.name for s in plan.steps] if plan else [s.preset.name for s in steps]):
             print(f"{name}: fresh")
         return
+    # both parts run even when one fails; the run ends in one LockFailed naming every failure
+    failures = []
     if plan is not None:
-        apply_lock(proj, plan, report=lambda res: print(res.render(), flush=True))
+        try:
+            apply_lock(proj, plan, report=lambda res: print(res.render(), flush=True))
+        except LockFailed as exc:
+            failures += exc.failures
     if steps:
-        apply_system(proj, steps, say=lambda line: print(line, flush=True))
+        try:
+            apply_system(proj, steps, say=lambda line: print(line, flush=True))
+        except LockFailed as exc:
+            failures += exc.failures
+    if failures:
+        raise LockFailed(failures, 0)
 
 
 TASKS = [lock]

@@ -50,10 +50,11 @@ def _sections(out: str) -> dict[str, str]:
 
 
 def base_pin(img: images.BaseImage, status: str) -> syslock.BasePin:
-    """The pin of a base now in the engine: a pulled image's digest and id, a bootstrap's spec and installed set."""
+    """The pin of a base now in the engine: a pulled image's digest and id, a bootstrap's spec; both with the installed set."""
     bs = img.base.bootstrap
     if bs is None:
-        return syslock.BasePin(ref=img.ref, digest=images.repo_digest(img.ref), image_id=docker.image_id(img.ref))
+        # the id decides; the installed set tells sync which of the stage's packages the base already has
+        return syslock.BasePin(ref=img.ref, digest=images.repo_digest(img.ref), image_id=docker.image_id(img.ref), installed=syslock.parse_status(status))
     return syslock.BasePin(
         ref=img.ref, suite=bs.suite, mirror=bs.mirror, variant=bs.variant, components=bs.components, suites=bs.suites,
         keyring_sha256=bs.keyring.sha256 if bs.keyring else None, installed=syslock.parse_status(status),
