@@ -10,6 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
 
 from airlock import images, syslock
 from airlock.errors import InputError, IntegrityError
@@ -18,6 +19,7 @@ from airlock.project import Project
 from airlock.store import manifest
 from airlock.verify import verify_store
 from tests.conftest import DEMO, REPO
+from tests.strategies import system_locks
 from tests.test_verify import IMAGE, STATUS, _docker_save_tar, make_store
 
 SIM = """\
@@ -216,3 +218,11 @@ def test_build_dry_run_refuses_a_store_that_does_not_fit_the_system_lock(tmp_pat
     _reindex(store, "debs/runtime/evil_1_all.deb", b"evil")
     proc = inv(proj.root, "build", "--preset", DEMO, "--dry-run")
     assert proc.returncode == 1 and "unlocked: debs/runtime/evil_1_all.deb" in proc.stdout + proc.stderr
+
+
+@settings(max_examples=60, deadline=None)
+@given(lock=system_locks())
+def test_any_system_lock_renders_and_parses_back_to_itself(lock: syslock.SystemLock) -> None:
+    """Round trip: what inv lock writes is what sync and verify read."""
+    text = syslock.render(lock)
+    assert syslock.parse(text, "x") == lock and syslock.render(syslock.parse(text, "x")) == text
