@@ -6,6 +6,11 @@ those into ``artifacts/<preset>/debs/<stage>/`` and writes a ``Packages`` index,
 the folder is a flat apt repository (``deb [trusted=yes] file:/... ./``) that the
 offline build installs from. Files already in the folder are reused (apt sees them
 in its archive cache), so an unchanged set downloads nothing.
+
+Sync passes every package the system lock pins as ``name=version`` (:mod:`airlock.syslock`) and a
+``check`` that compares what apt fetched with the lock before the folder is replaced. What the
+folder holds is the same bytes either way (the Dockerfile bind-mounts it; BuildKit's cache key
+includes them).
 """
 
 from __future__ import annotations

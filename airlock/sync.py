@@ -9,9 +9,11 @@ removed (``--dry-run`` prints that); :func:`apply_sync` carries it out and write
 Phases (``--only`` picks some; the manifest still covers the whole store):
 
 images   the preset's base images saved with ``docker save`` (bootstrapped locally
-         with debootstrap when the preset asks for it)
-debs     per stage, the .debs the stage's base lacks, resolved in a container of
-         that base (needs ``images``' bases in the engine)
+         with debootstrap when the preset asks for it); a base made here must be the
+         system lock's pin
+debs     per stage, exactly the .debs ``locks/<preset>.system.json`` pins, each asked of apt
+         as ``name=version`` in a container of that base and checked against the lock
+         (needs ``images``' bases in the engine; :mod:`airlock.syslock`)
 wheels   one wheel per pin for the target, hash-checked against the lock
 sources  FFmpeg/OpenCV/TensorRT archives, hash-checked against the preset
 builds   each pin that ships only an sdist, built into a wheel for the target in the
