@@ -6,6 +6,11 @@ those into ``artifacts/<preset>/debs/<stage>/`` and writes a ``Packages`` index,
 the folder is a flat apt repository (``deb [trusted=yes] file:/... ./``) that the
 offline build installs from. Files already in the folder are reused (apt sees them
 in its archive cache), so an unchanged set downloads nothing.
+
+Sync passes every package the system lock pins as ``name=version`` (:mod:`airlock.syslock`) and a
+``check`` that compares what apt fetched with the lock before the folder is replaced. What the
+folder holds is the same bytes either way (the Dockerfile bind-mounts it; BuildKit's cache key
+includes them).
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import json
 import os
 import re
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +33,7 @@ from airlock.presets import Preset
 _RESOLVE = r"""
 set -eu
 export DEBIAN_FRONTEND=noninteractive
+cp /var/lib/dpkg/status /out/.status
 apt-get update -qq >/dev/null
 mkdir -p /out/partial
 apt-get install -s --no-install-recommends "$@" | sed -n '/^Inst /p' > /out/.wanted
@@ -73,11 +80,19 @@ def deb_filename(package: str, version: str, arch: str) -> str:
     return f"{package}_{version.replace(':', '%3a')}_{arch}.deb"
 
 
-def resolve(base_ref: str, packages: tuple[str, ...], dest: Path, platform: str) -> tuple[list[Deb], int]:
-    """Fill ``dest`` with exactly the .debs ``base_ref`` lacks for ``packages``.
+#: called with the .debs apt fetched, what it wanted (package, version, arch) and the base's
+#: ``var/lib/dpkg/status`` before ``dest`` is replaced; raising keeps ``dest`` as it was
+Check = Callable[[list[Deb], list[tuple[str, str, str]], str], None]
+
+
+def resolve(
+    base_ref: str, packages: tuple[str, ...], dest: Path, platform: str, *, check: Check | None = None
+) -> tuple[list[Deb], int]:
+    """Fill ``dest`` with exactly the .debs ``base_ref`` lacks for ``packages`` (apt's arguments:
+    names, or ``name=version`` pins).
 
     Returns the debs and the bytes downloaded. Works in ``dest.new`` seeded with
-    hard links of what ``dest`` holds; swaps it in only when complete.
+    hard links of what ``dest`` holds; swaps it in only when complete and ``check`` passed.
     """
     work = dest.with_name(dest.name + ".new")
     if work.exists():
@@ -93,8 +108,9 @@ def resolve(base_ref: str, packages: tuple[str, ...], dest: Path, platform: str)
             docker.container_run(base_ref, ["sh", "-c", _RESOLVE, "sh", *packages], mounts={work: "/out"}, platform=platform)
             wanted = _parse_wanted((work / ".wanted").read_text())
             controls = _parse_controls((work / ".control").read_text())
+            status = (work / ".status").read_text(errors="replace")
         else:
-            wanted, controls = [], {}
+            wanted, controls, status = [], {}, ""
         debs: list[Deb] = []
         keep: set[str] = set()
         for pkg, ver, arch in wanted:
@@ -105,6 +121,8 @@ def resolve(base_ref: str, packages: tuple[str, ...], dest: Path, platform: str)
             keep.add(name)
             data = path.read_bytes()
             debs.append(Deb(pkg, ver, arch, name, len(data), hashlib.sha256(data).hexdigest(), controls.get(name, "")))
+        if check is not None:
+            check(debs, wanted, status)
         downloaded = sum((work / n).stat().st_size for n in keep - before)
         for f in list(work.iterdir()):
             if f.name not in keep:

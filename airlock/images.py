@@ -222,3 +222,58 @@ def ensure_loaded(img: BaseImage, images_dir: Path) -> str:
     if not got:
         raise IntegrityError(f"{tar}: loading it did not provide {img.ref}")
     return got
+
+
+def for_resolving(img: BaseImage, store: Path, platform: str) -> str:
+    """The id of the base the build will load: the store's saved tarball first, made anew (pull,
+    debootstrap) only where the store has none; .debs (lock and sync) and sdist builds are resolved against it."""
+    if not docker.image_exists(img.ref):
+        if (store / layout.image(img.tar_name)).is_file():
+            ensure_loaded(img, store / layout.IMAGES)
+        else:
+            make_available(img, platform)
+    return docker.image_id(img.ref) or "unknown"
+
+
+DPKG_STATUS = "var/lib/dpkg/status"
+
+
+def dpkg_status_from_tar(tar: Path) -> str | None:
+    """The text of ``var/lib/dpkg/status`` in a ``docker save`` tarball (its top-most layer holding one), read
+    in Python without loading it; None when the tarball is unreadable or has none. A whiteout of the file counts
+    as its removal."""
+    try:
+        with tarfile.open(tar) as tf:
+            member = tf.extractfile("manifest.json")
+            if member is None:
+                return None
+            layers = json.load(member)[0]["Layers"]
+            if not isinstance(layers, list):
+                return None
+            for name in reversed(layers):
+                blob = tf.extractfile(str(name))
+                if blob is None:
+                    return None
+                with tarfile.open(fileobj=blob, mode="r:*") as layer:
+                    found: str | None = None
+                    for m in layer:
+                        path = m.name.removeprefix("./").lstrip("/")
+                        if path == DPKG_STATUS and m.isfile():
+                            data = layer.extractfile(m)
+                            found = data.read().decode("utf-8", "replace") if data else None
+                        elif path == "var/lib/dpkg/.wh.status":
+                            return None
+                    if found is not None:
+                        return found
+    except (OSError, tarfile.TarError, KeyError, IndexError, TypeError, ValueError, RecursionError, EOFError):
+        return None
+    return None
+
+
+def repo_digest(ref: str) -> str | None:
+    """The registry digest (``repo@sha256:…``) the engine recorded for a pulled ``ref``; None for a local image."""
+    try:
+        digests = docker.inspect_image(ref).get("RepoDigests") or []
+    except ExternalError:
+        return None
+    return str(digests[0]) if digests else None

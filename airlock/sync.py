@@ -9,9 +9,11 @@ removed (``--dry-run`` prints that); :func:`apply_sync` carries it out and write
 Phases (``--only`` picks some; the manifest still covers the whole store):
 
 images   the preset's base images saved with ``docker save`` (bootstrapped locally
-         with debootstrap when the preset asks for it)
-debs     per stage, the .debs the stage's base lacks, resolved in a container of
-         that base (needs ``images``' bases in the engine)
+         with debootstrap when the preset asks for it); a base made here must be the
+         system lock's pin
+debs     per stage, exactly the .debs ``locks/<preset>.system.json`` pins, each asked of apt
+         as ``name=version`` in a container of that base and checked against the lock
+         (needs ``images``' bases in the engine; :mod:`airlock.syslock`)
 wheels   one wheel per pin for the target, hash-checked against the lock
 sources  FFmpeg/OpenCV/TensorRT archives, hash-checked against the preset
 builds   each pin that ships only an sdist, built into a wheel for the target in the
@@ -33,8 +35,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from airlock import __version__, debs, docker, fetch, images, lockfile, progress, render, sdist, wheels
-from airlock.errors import ExternalError, HashMismatch, InputError, IntegrityError
+from airlock import __version__, debs, docker, fetch, images, lockfile, progress, render, sdist, syslock, wheels
+from airlock.errors import CommandError, ExternalError, HashMismatch, InputError, IntegrityError
 from airlock.fsutil import atomic_write_text, sha256_bytes, sha256_file
 from airlock.lock.inputs import check_fresh
 from airlock.presets import Preset
@@ -74,6 +76,8 @@ class SyncPlan:
     build_lock: sdist.BuildLock | None = None
     #: records of built wheels that stay (current, or to be reproduced)
     records: list[sdist.Provenance] = field(default_factory=list)
+    #: what the images and debs phases fetch exactly (None when neither runs)
+    system_lock: syslock.SystemLock | None = None
 
     def render(self) -> str:
         out = [f"sync plan for {self.preset}:"]
@@ -183,6 +187,10 @@ class SyncFacts:
     sdist_choices: list[wheels.SdistChoice] = field(default_factory=list)
     #: the build dependencies' wheels for the target (listed only when something is to be built)
     build_dep_choices: list[wheels.WheelChoice] = field(default_factory=list)
+    #: locks/<preset>.system.json, fresh (None only when neither images nor debs run)
+    system_lock: syslock.SystemLock | None = None
+    #: stage -> file name -> sha256 of the .debs its intact Packages names
+    deb_index: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def build_inputs(self) -> sdist.BuildInputs:
         return sdist.BuildInputs(self.build_lock_sha256, self.base_ids.get("builder"), self.known.get(layout.deb_packages("builder")), self.target.label)
@@ -196,6 +204,7 @@ def gather_sync(project: Project, preset: Preset, only: tuple[str, ...] = PHASES
     store = project.artifacts(preset.name)
     lock = lockfile.read(project.lock_path(preset.name))
     check_fresh(project, preset, lock)
+    system_lock = syslock.require(project.locks_dir, preset) if layout.IMAGES in only or layout.DEBS in only else None
     target = Target.for_preset(preset)
     listing = layout.walk(store)
     known = _intact(store, listing, jobs)
@@ -226,14 +235,18 @@ def gather_sync(project: Project, preset: Preset, only: tuple[str, ...] = PHASES
                 raise IntegrityError(f"{bl_rel}: a build dependency: {exc}") from None
     deb_inputs: dict[str, str | None] = {}
     deb_complete: dict[str, bool] = {}
+    deb_index: dict[str, dict[str, str]] = {}
     for stage in images.STAGES:
         rel = layout.deb_inputs(stage)
         deb_inputs[stage] = (store / rel).read_text(errors="replace") if rel in known else None
         deb_complete[stage] = layout.deb_packages(stage) in known and _packages_complete(store, stage, known)
+        if layout.deb_packages(stage) in known:
+            paras = debs.parse_packages((store / layout.deb_packages(stage)).read_text(errors="replace"))
+            deb_index[stage] = {p.get("Filename", "").removeprefix("./"): p.get("SHA256", "") for p in paras}
     unlisted = {folder: _unlisted(listing, folder, known) for folder in layout.FOLDERS}
     return SyncFacts(
         preset, lock, target, tuple(only), known, unlisted, choices, deb_inputs, deb_complete, base_ids,
-        build_lock, inputs.build_lock_sha256, build_problems, records, sdist_choices, dep_choices,
+        build_lock, inputs.build_lock_sha256, build_problems, records, sdist_choices, dep_choices, system_lock, deb_index,
     )  # fmt: skip
 
 
@@ -260,7 +273,8 @@ def plan_sync(facts: SyncFacts) -> SyncPlan:
     wheels: a present wheel of the pin, best for target   either            keep (others of the pin: remove)
     debs, per stage: inputs.json equals the preset's
       packages, platform and base id, Packages and
-      every .deb it names intact                          either            keep the stage's files
+      every .deb it names intact, and Packages names
+      exactly the system lock's .debs (file, sha256)      either            keep the stage's files
     debs, per stage: anything else                        yes               resolve the stage again
     debs, per stage: anything else                        no                keep what is there
     debs: a file outside debs/builder, debs/runtime       either            remove
@@ -301,11 +315,13 @@ def plan_sync(facts: SyncFacts) -> SyncPlan:
         img = images.base_image(preset, stage)
         stage_files = sorted(k for k in known if k.startswith(layout.deb_dir(stage) + "/"))
         wanted_inputs = _deb_inputs(preset, stage, facts.base_ids.get(stage) or "unknown")
-        if facts.deb_inputs.get(stage) == wanted_inputs and facts.deb_complete.get(stage, False):
+        locked = facts.system_lock is None or facts.deb_index.get(stage) == {d.filename: d.sha256 for d in facts.system_lock.stage(stage).debs}
+        if facts.deb_inputs.get(stage) == wanted_inputs and facts.deb_complete.get(stage, False) and locked:
             phases[layout.DEBS].keep += stage_files
         elif layout.DEBS in only:
             debs_todo.append(stage)
-            phases[layout.DEBS].fetch.append(f"{layout.deb_dir(stage)}/ (apt in {img.ref}: {' '.join(debs.stage_packages(preset, stage))})")
+            n = f"{len(facts.system_lock.stage(stage).debs)} locked .debs" if facts.system_lock else " ".join(debs.stage_packages(preset, stage))
+            phases[layout.DEBS].fetch.append(f"{layout.deb_dir(stage)}/ (apt in {img.ref}: {n})")
         else:
             phases[layout.DEBS].keep += stage_files
     phases[layout.DEBS].remove += sorted(k for k in known if layout.folder_of(k) == layout.DEBS and k.split("/")[1] not in images.STAGES)
@@ -319,7 +335,7 @@ def plan_sync(facts: SyncFacts) -> SyncPlan:
 
     return SyncPlan(
         preset.name, phases, list(facts.wheel_choices), debs_todo, images_todo, sources_todo, dict(known),
-        builds.jobs, builds.dep_choices, facts.build_lock, builds.records,
+        builds.jobs, builds.dep_choices, facts.build_lock, builds.records, facts.system_lock,
     )  # fmt: skip
 
 
@@ -459,6 +475,8 @@ def apply_sync(
             images.make_available(img, preset.platform)
             known.pop(rel, None)
             images.save(img, store / rel)
+            if plan.system_lock is not None:
+                _check_base(preset.name, img, plan.system_lock, images.dpkg_status_from_tar(store / rel))
             results["images"].downloaded += (store / rel).stat().st_size
             say(f"images   {rel}: {progress.mb((store / rel).stat().st_size)}")
         origins[rel] = ("image", f"bootstrap {img.base.bootstrap.suite} {img.base.bootstrap.mirror}" if img.base.bootstrap else f"registry {img.ref}", img.ref)
@@ -471,11 +489,11 @@ def apply_sync(
         if stage in plan.debs_todo:
             # Resolve against the base the build will load: the saved tarball first; making the
             # base anew (pull, debootstrap) only where the store has none.
-            base_id = _base_for_resolving(img, store, preset.platform)
+            base_id = images.for_resolving(img, store, preset.platform)
             say(f"debs     resolving {stage} set in {img.ref}")
             for rel in [k for k in known if k.startswith(layout.deb_dir(stage) + "/")]:
                 known.pop(rel)
-            got, n = debs.resolve(img.ref, debs.stage_packages(preset, stage), store / layout.deb_dir(stage), preset.platform)
+            got, n = _fetch_locked(preset, stage, img, plan.system_lock, store / layout.deb_dir(stage))
             atomic_write_text(store / layout.deb_inputs(stage), _deb_inputs(preset, stage, base_id))
             results["debs"].downloaded += n
             say(f"debs     {stage}: {len(got)} packages, {progress.mb(sum(d.size for d in got))}, {progress.mb(n)} fetched")
@@ -599,7 +617,7 @@ def _build_sdists(
         if packages_sha is None:
             raise IntegrityError(f"{store / layout.deb_dir('builder')}: the builder .deb set is not in the store, and sdist builds install it; run: inv sync --preset {preset.name} --only images,debs")
         img = images.base_image(preset, "builder")
-        base_id = _base_for_resolving(img, store, preset.platform)
+        base_id = images.for_resolving(img, store, preset.platform)
         builder = sdist_build.ensure_builder(project, preset, img.ref, base_id, store, packages_sha, say=say)
         installed = tuple(p.requirement for p in bl.lock.pins)
         bl_sha = sha256_file(bl_path)
@@ -655,15 +673,58 @@ def _write_install_lock(store: Path, lock: lockfile.Lockfile, records: list[sdis
         known[rel] = sha256_bytes(text.encode())
 
 
-def _base_for_resolving(img: "images.BaseImage", store: Path, platform: str) -> str:
-    """The id of the base the build will load: the store's saved tarball first, made anew (pull,
-    debootstrap) only where the store has none; debs and sdist builds are resolved against it."""
-    if not docker.image_exists(img.ref):
-        if (store / layout.image(img.tar_name)).is_file():
-            images.ensure_loaded(img, store / layout.IMAGES)
-        else:
-            images.make_available(img, platform)
-    return docker.image_id(img.ref) or "unknown"
+def _check_base(name: str, img: "images.BaseImage", lock: syslock.SystemLock, status: str | None) -> None:
+    """The made base must be the system lock's pin (one stage of ``img``): IntegrityError naming the first differences."""
+    for stage in images.STAGES:
+        pin = lock.stage(stage).base
+        if pin.ref != img.ref:
+            continue
+        why = syslock.base_mismatch(pin, docker.image_id(img.ref), syslock.parse_status(status) if status is not None else None)
+        if why:
+            raise IntegrityError(
+                f"locks/{name}{syslock.SUFFIX}: {stage} base {img.ref} is not the pinned one ({why}); "
+                f"the archive moved since the lock: re-lock with: inv lock --preset {name} --only system"
+            )
+
+
+def _fetch_locked(preset: Preset, stage: str, img: "images.BaseImage", lock: syslock.SystemLock | None, dest: Path) -> tuple[list[debs.Deb], int]:
+    """Download exactly the stage's locked .debs (every one pinned ``name=version``) and check them against the lock.
+
+    apt wanting anything beyond or other than the lock, or a .deb whose sha256 or size is not the
+    locked one, refuses the stage (the store keeps what it had); a pinned version the archive no
+    longer serves is one line naming it, its pool URL and where a snapshot archive serves it.
+    """
+    assert lock is not None  # gather_sync requires it whenever debs run
+    st = lock.stage(stage)
+    rel = f"locks/{preset.name}{syslock.SUFFIX}"
+    fix = f"re-lock with: inv lock --preset {preset.name} --only system"
+    names = {d.package for d in st.debs}
+    in_base = {p.name for p in st.base.installed}
+    args = tuple(f"{d.package}={d.version}" for d in st.debs) + tuple(p for p in debs.stage_packages(preset, stage) if p not in names and p not in in_base)
+    by_file = {d.filename: d for d in st.debs}
+
+    def check(got: list[debs.Deb], wanted: list[tuple[str, str, str]], status: str) -> None:
+        why = syslock.base_mismatch(st.base, docker.image_id(img.ref), syslock.parse_status(status))
+        if why:
+            raise IntegrityError(f"{rel}: {stage} base {img.ref} is not the pinned one ({why}); the archive moved since the lock: {fix}")
+        extra = sorted(f"{p} {v}" for p, v, a in wanted if debs.deb_filename(p, v, a) not in by_file)
+        gone = sorted(f"{d.package} {d.version}" for d in st.debs if d.filename not in {debs.deb_filename(*w) for w in wanted})
+        if extra or gone:
+            what = "; ".join(x for x in (f"apt wants {', '.join(extra[:5])} beyond the lock" if extra else "",
+                                         f"apt no longer installs {', '.join(gone[:5])}" if gone else "") if x)
+            raise IntegrityError(f"{rel} is stale against {img.ref}'s archive ({stage}): {what}; {fix}")
+        for d in got:
+            pin = by_file[d.filename]
+            if (d.sha256, d.size) != (pin.sha256, pin.size):
+                raise HashMismatch(f"{rel}: {stage}: {d.filename} from {pin.url} (size {d.size}, locked {pin.size})", pin.sha256, d.sha256)
+
+    try:
+        return debs.resolve(img.ref, args, dest, preset.platform, check=check)
+    except CommandError as exc:
+        missing = syslock.not_found(exc.tail)
+        if missing:
+            raise ExternalError(syslock.not_served(preset.name, stage, lock, missing)) from None
+        raise
 
 
 def install_lock_source(project: Project, preset_name: str) -> Path:

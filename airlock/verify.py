@@ -24,7 +24,14 @@ install-lock              builds/install-lock.txt is not the lock with the built
 stale-lock                the lock's input digest no longer matches its preset; the build-deps
                           lock does not fit the lock, or was edited
 stale-artifacts           the store was synced from another lock
+unlocked                  a .deb in debs/<stage>/ that locks/<preset>.system.json does not name
+stale-base                a base image tarball is not the system lock's pin (another installed
+                          package set, or another image id)
 ========================  ===============================================================
+
+The system lock (``locks/<preset>.system.json``): missing, unreadable or stale against the
+preset is ``stale-lock``; a locked .deb the store lacks is ``missing``, one with other bytes
+``sha256`` (see :func:`preset_findings`).
 """
 
 from __future__ import annotations
@@ -37,7 +44,7 @@ from typing import TYPE_CHECKING
 
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
-from airlock import lockfile, sdist
+from airlock import lockfile, sdist, syslock
 from airlock.errors import InputError, IntegrityError
 from airlock.fsutil import read_input_text, sha256_file
 from airlock.lock.inputs import check_fresh
@@ -150,8 +157,8 @@ def _verify(project: Project, preset: "Preset", store: Path, jobs: int) -> Repor
             elif a.sha256 != b:
                 rep.findings.append(Finding("sums", rel, f"SHA256SUMS says {b}, manifest.json {a.sha256}"))
 
-    # the store against the preset: every source at its pinned sha256, every base image, each stage's .deb set
-    pfacts = gather_preset_facts(store, preset, {rel: e.sha256 for rel, e in listed.items()})
+    # the store against the preset and its system lock: every source at its pinned sha256, every base image, each stage's .deb set
+    pfacts = gather_preset_facts(store, preset, {rel: e.sha256 for rel, e in listed.items()}, project.locks_dir)
     rep.findings += preset_findings(preset, pfacts)
 
     # lock coverage
@@ -230,20 +237,38 @@ class PresetFacts:
     image_ids: dict[str, str | None]  # images/<tar> of the preset's bases -> id in the tarball (None: unreadable or absent)
     deb_inputs: dict[str, object]  # stage -> parsed debs/<stage>/inputs.json (None: absent or not JSON)
     packages: dict[str, list[dict[str, str]]]  # stage -> paragraphs of debs/<stage>/Packages ([] when absent)
+    #: locks/<preset>.system.json when it is fresh for the preset, else why it is not (missing, unreadable, stale)
+    system_lock: "syslock.SystemLock | str" = "not read"
+    #: images/<tar> of a bootstrapped base -> its installed packages (None: unreadable, no dpkg status)
+    installed: "dict[str, tuple[syslock.Installed, ...] | None]" = field(default_factory=dict)
 
 
-def gather_preset_facts(store: Path, preset: "Preset", listed: dict[str, str]) -> PresetFacts:
+def gather_preset_facts(store: Path, preset: "Preset", listed: dict[str, str], locks_dir: Path | None = None) -> PresetFacts:
     from airlock import images
     from airlock.debs import parse_packages
+
+    locks_dir = locks_dir if locks_dir is not None else store.parent.parent / "locks"
+    path = syslock.lock_path(locks_dir, preset.name)
+    system: syslock.SystemLock | str
+    why = syslock.problem(path, f"locks/{path.name}", preset)
+    if why is None:
+        system = syslock.read(path)  # type: ignore[assignment]  # problem() read it: fresh and valid
+    else:
+        system = why
 
     def text(rel: str) -> str | None:
         return _listed_text(store, rel, listed)
 
     image_ids = {}
+    installed: dict[str, tuple[syslock.Installed, ...] | None] = {}
     for img in images.base_images(preset):
         rel = layout.image(img.tar_name)
         tar = store / rel
-        image_ids[rel] = images.image_id_from_tar(tar) if rel in listed and tar.is_file() and not tar.is_symlink() else None
+        readable = rel in listed and tar.is_file() and not tar.is_symlink()
+        image_ids[rel] = images.image_id_from_tar(tar) if readable else None
+        if img.bootstrapped and readable:
+            status = images.dpkg_status_from_tar(tar)
+            installed[rel] = syslock.parse_status(status) if status is not None else None
     deb_inputs: dict[str, object] = {}
     packages: dict[str, list[dict[str, str]]] = {}
     for stage in images.STAGES:
@@ -254,7 +279,7 @@ def gather_preset_facts(store: Path, preset: "Preset", listed: dict[str, str]) -
             deb_inputs[stage] = None
         pk = text(layout.deb_packages(stage))
         packages[stage] = parse_packages(pk) if pk is not None else []
-    return PresetFacts(listed, image_ids, deb_inputs, packages)
+    return PresetFacts(listed, image_ids, deb_inputs, packages, system, installed)
 
 
 def preset_findings(preset: "Preset", facts: PresetFacts) -> list[Finding]:
@@ -274,7 +299,16 @@ def preset_findings(preset: "Preset", facts: PresetFacts) -> list[Finding]:
     inputs.json names another base than the tarball's   stale-debs      inv sync --only debs
     a .deb the stage's Packages names is not listed     missing         inv sync --only debs
     a listed .deb whose sha256 differs from Packages    sha256          inv sync --only debs
+    the system lock is missing, unreadable or stale     stale-lock      inv lock --only system
+    a .deb the system lock pins is not listed           missing         inv sync --only debs
+    a listed .deb whose sha256 is not the lock's        sha256          inv sync --only debs
+    a listed .deb in debs/<stage>/ the lock does not
+      name                                              unlocked        inv sync --only debs
+    a base tarball whose installed set (bootstrap) or
+      image id (pulled) is not the lock's base pin      stale-base      inv sync --only images (or re-lock)
     ==================================================  ==============  =====================================
+
+    The lock's .debs and bases are compared only when the lock is fresh (a stale one is one finding).
     """
     from airlock import debs, images
 
@@ -322,6 +356,41 @@ def preset_findings(preset: "Preset", facts: PresetFacts) -> list[Finding]:
                 out.append(Finding("missing", rel, f"{layout.deb_packages(stage)} names it but the store does not list it; {fix} --only debs"))
             elif facts.listed[rel] != para.get("SHA256"):
                 out.append(Finding("sha256", rel, f"{layout.deb_packages(stage)} says {para.get('SHA256')}, the store's index {facts.listed[rel]}; {fix} --only debs"))
+    out += _system_findings(preset, facts, wanted_images)
+    return out
+
+
+def _system_findings(preset: "Preset", facts: PresetFacts, wanted_images: dict[str, object]) -> list[Finding]:
+    """The rows of :func:`preset_findings` about locks/<preset>.system.json."""
+    from airlock import images
+
+    rel_lock = f"locks/{preset.name}{syslock.SUFFIX}"
+    if isinstance(facts.system_lock, str):
+        return [Finding("stale-lock", rel_lock, facts.system_lock)]
+    lock = facts.system_lock
+    out: list[Finding] = []
+    fix = f"run: inv sync --preset {preset.name}"
+    seen: set[str] = set()
+    for stage in images.STAGES:
+        st = lock.stage(stage)
+        pinned = {layout.deb_file(stage, d.filename): d for d in st.debs}
+        for rel, d in sorted(pinned.items()):
+            got = facts.listed.get(rel)
+            if got is None:
+                out.append(Finding("missing", rel, f"{rel_lock} pins {d.package} {d.version} ({stage}) but the store does not list it; {fix} --only debs"))
+            elif got != d.sha256:
+                out.append(Finding("sha256", rel, f"{rel_lock} pins sha256 {d.sha256}, the store holds {got}; {fix} --only debs"))
+        for rel in sorted(facts.listed):
+            if rel.startswith(layout.deb_dir(stage) + "/") and rel.endswith(".deb") and rel not in pinned:
+                out.append(Finding("unlocked", rel, f"{rel_lock} does not pin it for {stage}; {fix} --only debs"))
+        img = images.base_image(preset, stage)
+        tar = layout.image(img.tar_name)
+        if tar in seen or tar not in facts.listed or tar not in wanted_images or st.base.ref != img.ref:
+            continue
+        seen.add(tar)
+        why = syslock.base_mismatch(st.base, facts.image_ids.get(tar), facts.installed.get(tar))
+        if why:
+            out.append(Finding("stale-base", tar, f"not the {stage} base {rel_lock} pins ({why}); {fix} --only images, or re-lock: inv lock --preset {preset.name} --only system"))
     return out
 
 

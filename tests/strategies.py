@@ -57,3 +57,45 @@ def lockfiles(draw: st.DrawFn) -> Lockfile:
         extra_index_urls=tuple(draw(st.lists(urls, max_size=2))),
         pins=tuple(draw(st.lists(pins(), max_size=8))),
     )
+
+
+# ------------------------------------------------------------------ system lock
+
+
+deb_names = st.from_regex(r"[a-z0-9][a-z0-9+.-]{0,20}", fullmatch=True)
+deb_versions = st.from_regex(r"(?:[0-9]:)?[0-9]{1,3}(?:\.[0-9]{1,3}){0,2}(?:[~+][a-z0-9.]{1,8})?(?:-[0-9a-z.~+]{1,10})?", fullmatch=True)
+deb_arches = st.sampled_from(["amd64", "all", "arm64"])
+origins = st.sampled_from(["Debian:12.12/stable", "Ubuntu:22.04/jammy, Ubuntu:22.04/jammy-updates", "", "Debian-Security:12/stable-security"])
+
+
+@st.composite
+def deb_pins(draw: st.DrawFn):  # type: ignore[no-untyped-def]
+    from airlock import debs, syslock
+
+    name, version, arch = draw(deb_names), draw(deb_versions), draw(deb_arches)
+    fn = debs.deb_filename(name, version, arch)
+    return syslock.DebPin(package=name, version=version, arch=arch, size=draw(st.integers(0, 2**40)), sha256=draw(sha256_hex),
+                          filename=fn, url=f"http://deb.debian.org/debian/pool/main/x/{name}/{fn}", origin=draw(origins))
+
+
+@st.composite
+def base_pins(draw: st.DrawFn):  # type: ignore[no-untyped-def]
+    from airlock import syslock
+
+    installed = tuple(syslock.Installed(name=n, version=v, arch=a) for n, v, a in draw(
+        st.lists(st.tuples(deb_names, deb_versions, deb_arches), max_size=5, unique_by=lambda t: (t[0], t[2]))))
+    if draw(st.booleans()):
+        sha = draw(sha256_hex)
+        return syslock.BasePin(ref="nvidia/cuda:12.1.1-runtime-ubuntu22.04", digest=f"nvidia/cuda@sha256:{sha}", image_id=f"sha256:{sha}", installed=installed)
+    return syslock.BasePin(ref="airlock-base/debian12:bookworm-minbase-f8f9def88e62", suite="bookworm", mirror="http://deb.debian.org/debian",
+                           variant="minbase", components=("main",), keyring_sha256=draw(st.none() | sha256_hex), installed=installed)
+
+
+@st.composite
+def system_locks(draw: st.DrawFn):  # type: ignore[no-untyped-def]
+    from airlock import syslock
+
+    stages = {s: syslock.StageLock(base=draw(base_pins()), packages=tuple(draw(st.lists(deb_names, max_size=4))), debs=tuple(draw(st.lists(deb_pins(), max_size=4))))
+              for s in ("builder", "runtime")}
+    return syslock.SystemLock(schema=1, preset=draw(preset_names), platform=draw(st.sampled_from(["linux/amd64", "linux/arm64"])),
+                              inputs=draw(digests), locked="20261126T120000Z", stages=stages)  # type: ignore[arg-type]

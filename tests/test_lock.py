@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from airlock import syslock
 from airlock.errors import ExitCode, InputError, IntegrityError
 from airlock.lock import (
     INVALID,
@@ -126,6 +127,22 @@ def test_torch_index_is_an_extra_index_only_when_not_pypi() -> None:
     assert (cu121.index_url, cu121.extra_index_urls) == ("https://pypi.org/simple", ())
     assert cu118.requirements[:3] == ("torch==2.1.2+cu118", "torchvision==0.16.2+cu118", "torchaudio==2.1.2+cu118")
     assert cu118.python == "3.10" and cu118.target == "cp310 linux/amd64 glibc2.35"
+
+
+@pytest.mark.parametrize("name", [p.stem for p in sorted((REPO / "presets").glob("*.json"))])
+def test_committed_system_locks_are_fresh_for_bootstrapped_presets(name: str) -> None:
+    """Every preset whose bases are bootstrapped has a committed, readable system lock with its preset's digest; the
+    presets on registry images (nvidia/cuda, which no registry here serves) may have none, but one they have must be fresh."""
+    proj = Project.here(REPO)
+    preset = load_preset(proj, name)
+    path = syslock.lock_path(proj.locks_dir, name)
+    bootstrapped = all(getattr(preset.base, s).bootstrap is not None for s in ("builder", "runtime"))
+    if not bootstrapped and not path.exists():
+        pytest.skip(f"{name}: base images from a registry this machine cannot reach; no system lock")
+    assert syslock.problem(path, path.name, preset) is None
+    lock = syslock.read(path)
+    assert lock is not None and all(lock.stage(s).debs for s in ("builder",))
+    assert path.read_text() == syslock.render(lock)  # the committed bytes are what inv lock writes
 
 
 @pytest.mark.parametrize("path", sorted((REPO / "locks").glob("*.txt")), ids=lambda p: p.stem)
@@ -337,7 +354,7 @@ def test_check_fails_after_the_requirements_change_and_writes_nothing(project_co
     proc = inv(project_copy, "lock", "--check", "--preset", DEMO)
     assert proc.returncode == ExitCode.INTEGRITY
     assert one_line_error(proc) == (
-        f"airlock: error: 1 of 1 locks out of date: locks/{DEMO}.txt is stale (its preset's inputs changed); run: inv lock --preset {DEMO}"
+        f"airlock: error: 1 of 2 locks out of date: locks/{DEMO}.txt is stale (its preset's inputs changed); run: inv lock --preset {DEMO}"
     )
     assert snapshot(project_copy / "locks") == before
 
@@ -357,11 +374,34 @@ def test_check_without_preset_covers_every_preset(project_copy: Path) -> None:
     proj = Project.here(project_copy)
     for name in (DEMO, CU118, CU121):
         fresh_lock(proj, name)
-    assert inv(project_copy, "lock", "--check").returncode == 0
+    assert inv(project_copy, "lock", "--check", "--only", "python").returncode == 0
     proj.lock_path(CU118).unlink()
-    proc = inv(project_copy, "lock", "--check")
+    proc = inv(project_copy, "lock", "--check", "--only", "python")
     line = one_line_error(proc)
     assert proc.returncode == ExitCode.INTEGRITY and line.count("run: inv lock") == 1 and CU118 in line
+
+
+def test_check_names_each_missing_or_stale_system_lock(project_copy: Path) -> None:
+    """--check covers locks/<preset>.system.json offline: the presets on registry images have none (their base cannot
+    be pulled here), and an edited apt list makes the demo's stale; each named with its inv lock --only system."""
+    proc = inv(project_copy, "lock", "--check", "--only", "system")
+    line = one_line_error(proc)
+    assert proc.returncode == ExitCode.INTEGRITY and line.startswith("airlock: error: 2 of 4 locks out of date: ")
+    for name in (CU118, CU121):
+        assert f"locks/{name}.system.json is missing; run: inv lock --preset {name} --only system" in line
+    assert DEMO not in line and CU115 not in line
+    path = project_copy / "presets" / f"{DEMO}.json"
+    data = json.loads(path.read_text())
+    data["apt"]["runtime"].append("tzdata")
+    path.write_text(json.dumps(data))
+    before = snapshot(project_copy / "locks")
+    proc = inv(project_copy, "lock", "--check", "--preset", DEMO)
+    assert proc.returncode == ExitCode.INTEGRITY
+    assert one_line_error(proc) == (
+        f"airlock: error: 1 of 2 locks out of date: locks/{DEMO}.system.json is stale (its preset's bases, apt packages or platform "
+        f"changed); run: inv lock --preset {DEMO} --only system"
+    )
+    assert snapshot(project_copy / "locks") == before
 
 
 def test_pip_tools_for_a_cp310_preset_is_refused_before_anything_runs(project_copy: Path) -> None:

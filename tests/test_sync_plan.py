@@ -233,3 +233,24 @@ def test_a_build_is_refused_before_it_starts_when_its_deps_are_not_locked(kw: di
     with pytest.raises(IntegrityError) as exc:
         plan_sync(_sd_facts(records={}, sdist_choices=[SD_CHOICE], **kw))
     assert str(exc.value).startswith(message)
+
+
+def _system_lock(sha: str) -> "syslock.SystemLock":
+    from airlock import syslock
+
+    base = syslock.BasePin(ref=images.base_image(PRESET, "builder").ref, suite="bookworm")
+    deb = syslock.DebPin(package="python3.11", version="3.11.2-6", arch="amd64", size=1, sha256=sha, filename="python3.11_3.11.2-6_amd64.deb",
+                         url="http://deb.debian.org/debian/pool/main/p/python3.11/python3.11_3.11.2-6_amd64.deb", origin="Debian:12.12/stable")
+    stage = syslock.StageLock(base=base, packages=(), debs=(deb,))
+    return syslock.SystemLock(schema=1, preset=DEMO, platform=PRESET.platform, inputs=syslock.input_digest(PRESET), locked="20261126T120000Z",
+                              stages={"builder": stage, "runtime": stage})  # type: ignore[arg-type]
+
+
+def test_a_stage_whose_packages_are_not_the_system_locks_is_resolved_again() -> None:
+    """Packages naming exactly the locked .debs (file, sha256): kept; another sha256 for one: that stage fetched again, from the lock."""
+    index = {s: {"python3.11_3.11.2-6_amd64.deb": "6" * 64} for s in images.STAGES}
+    assert plan_sync(_facts(system_lock=_system_lock("6" * 64), deb_index=index)).noop
+    plan = plan_sync(_facts(system_lock=_system_lock("5" * 64), deb_index=index))
+    assert plan.debs_todo == list(images.STAGES) and "1 locked .debs" in plan.phases["debs"].fetch[0]
+    plan = plan_sync(_facts(system_lock=_system_lock("5" * 64), deb_index=index, only=("wheels",)))
+    assert plan.debs_todo == [] and plan.noop

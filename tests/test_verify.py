@@ -14,15 +14,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from airlock import debs, images, lockfile
+from airlock import debs, images, lockfile, syslock
 from airlock.store import manifest
 from airlock.fsutil import sha256_file
 from airlock.lock import input_digest
-from airlock.presets import load_preset
+from airlock.presets import Preset, load_preset
 from airlock.project import Project
 from airlock.target import Target
 from airlock.verify import verify_store
 from tests.conftest import DEMO, REPO, inv
+from tests.debpkg import tar_bytes
 
 WHEELS = {
     "numpy-1.26.4-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl": ("numpy", "1.26.4"),
@@ -35,12 +36,21 @@ IMAGE = "images/airlock-base_debian12_bookworm-minbase-f8f9def88e62.tar"
 SOURCE = "sources/ffmpeg_5.1.9.orig.tar.xz"
 
 
-def _docker_save_tar(image_id: str) -> bytes:
-    """A tarball shaped like ``docker save``'s: its manifest.json names the image's config (so its id)."""
+#: the dpkg status of the test's base image: what its system lock pins
+STATUS = (
+    "Package: base-files\nStatus: install ok installed\nArchitecture: amd64\nVersion: 12.4+deb12u15\n\n"
+    "Package: libc6\nStatus: install ok installed\nArchitecture: amd64\nVersion: 2.36-9+deb12u13\n\n"
+    "Package: gone\nStatus: deinstall ok config-files\nArchitecture: amd64\nVersion: 1\n"
+)
+
+
+def _docker_save_tar(image_id: str, status: str = STATUS) -> bytes:
+    """A tarball shaped like ``docker save``'s: its manifest.json names the image's config (so its id), its one layer holds a dpkg status."""
+    layer = tar_bytes({"./etc/hostname": b"x\n", "./var/lib/dpkg/status": status.encode()})
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tf:
-        for name, data in (("manifest.json", json.dumps([{"Config": f"{image_id}.json", "RepoTags": ["x:y"], "Layers": []}]).encode()),
-                           ("layer.tar", os.urandom(8000))):
+        for name, data in (("manifest.json", json.dumps([{"Config": f"{image_id}.json", "RepoTags": ["x:y"], "Layers": ["l1/layer.tar"]}]).encode()),
+                           ("l1/layer.tar", layer)):
             info = tarfile.TarInfo(name)
             info.size = len(data)
             tf.addfile(info, io.BytesIO(data))
@@ -90,7 +100,28 @@ def make_store(root: Path) -> Path:
     )
     man = manifest.Manifest(DEMO, lock.input_digest, sha256_file(proj.lock_path(DEMO)), sha256_file(proj.preset_path(DEMO)), "2026-01-01T00:00:00Z", "test", entries)
     manifest.write_store_index(store, man)
+    write_system_lock(proj, preset, {stage: {f"debs/{stage}/python3.11_3.11.2-6_amd64.deb": files[f"debs/{stage}/python3.11_3.11.2-6_amd64.deb"]} for stage in images.STAGES})
     return store
+
+
+def write_system_lock(proj: Project, preset: Preset, stage_debs: dict[str, dict[str, bytes]], status: str = STATUS) -> syslock.SystemLock:
+    """locks/<preset>.system.json pinning ``stage_debs`` (store path -> bytes) and a base whose installed set is ``status``'s."""
+    stages = {}
+    for stage in images.STAGES:
+        img = images.base_image(preset, stage)
+        bs = img.base.bootstrap
+        assert bs is not None
+        base = syslock.BasePin(ref=img.ref, suite=bs.suite, mirror=bs.mirror, variant=bs.variant, components=bs.components, installed=syslock.parse_status(status))
+        pins = []
+        for rel, data in stage_debs[stage].items():
+            fn = rel.rsplit("/", 1)[1]
+            pkg, ver, arch = fn.removesuffix(".deb").split("_")
+            pins.append(syslock.DebPin(package=pkg, version=ver, arch=arch, size=len(data), sha256=hashlib.sha256(data).hexdigest(), filename=fn,
+                                       url=f"http://deb.debian.org/debian/pool/main/p/{pkg}/{fn}", origin="Debian:12.12/stable"))
+        stages[stage] = syslock.StageLock(base=base, packages=debs.stage_packages(preset, stage), debs=tuple(pins))
+    lock = syslock.SystemLock(schema=1, preset=preset.name, platform=preset.platform, inputs=syslock.input_digest(preset), locked="20261126T120000Z", stages=stages)  # type: ignore[arg-type]
+    syslock.write(syslock.lock_path(proj.locks_dir, preset.name), lock)
+    return lock
 
 
 @pytest.fixture(scope="module")

@@ -59,6 +59,8 @@ Modules
 :mod:`~airlock.lock.engines` (uv and pip-tools behind :class:`Engine`, the host probe,
 failure summaries), :mod:`~airlock.lock.plan` (gather, then decide) and
 :mod:`~airlock.lock.apply` (run, render, write). Each imports only the ones before it.
+:mod:`~airlock.lock.system` is the system part (``--only system``): each stage's base pin and
+.deb set into ``locks/<preset>.system.json`` (format: :mod:`airlock.syslock`).
 
 Plan, then apply
 ----------------

@@ -166,6 +166,13 @@ def plan_lock(items: Sequence[LockItem], *, engine: str = DEFAULT_ENGINE, upgrad
 
 def check_plan(project: Project, plan: LockPlan) -> None:
     """``--check``: IntegrityError naming every missing, unreadable or stale lock."""
+    bad = check_problems(project, plan)
+    if bad:
+        raise IntegrityError(f"{len(bad)} of {len(plan.steps)} locks out of date: " + " | ".join(bad))
+
+
+def check_problems(project: Project, plan: LockPlan) -> list[str]:
+    """One item per missing, unreadable or stale lock (or build-deps lock that does not fit), with its fix."""
     bad = []
     for s in plan.steps:
         if s.decision.reason is Reason.FRESH:
@@ -180,5 +187,4 @@ def check_plan(project: Project, plan: LockPlan) -> None:
             Reason.UPGRADE: "is stale",
         }[s.decision.reason]
         bad.append(f"{rel} {what}; run: inv lock --preset {s.name}")
-    if bad:
-        raise IntegrityError(f"{len(bad)} of {len(plan.steps)} locks out of date: " + " | ".join(bad))
+    return bad
