@@ -210,28 +210,34 @@ def save(img: BaseImage, dest: Path) -> None:
 
 
 def ensure_loaded(img: BaseImage, images_dir: Path) -> str:
-    """For build: the engine's image id of ``img``, loading its tarball when missing."""
-    got = docker.image_id(img.ref)
-    if got:
-        return got
+    """For build: the engine's image id of ``img``, the store's tarball's where the store has one.
+
+    An image under the same tag that is not the tarball's (a base bootstrapped again on this
+    machine, say) is replaced by loading the tarball: the store is what verify vouched for.
+    """
     tar = images_dir / img.tar_name
-    if not tar.exists():
+    got = docker.image_id(img.ref)
+    want = image_id_from_tar(tar) if tar.is_file() else None
+    if got and (want is None or got == want):
+        return got
+    if not tar.is_file():
         raise IntegrityError(f"base image {img.ref} is neither in the engine nor at {tar}; run: inv sync --only images")
     docker.load(tar)
     got = docker.image_id(img.ref)
     if not got:
         raise IntegrityError(f"{tar}: loading it did not provide {img.ref}")
+    if want is not None and got != want:
+        raise IntegrityError(f"{tar}: loading it left {img.ref} at {got[:19]}, not the tarball's {want[:19]}")
     return got
 
 
 def for_resolving(img: BaseImage, store: Path, platform: str) -> str:
-    """The id of the base the build will load: the store's saved tarball first, made anew (pull,
-    debootstrap) only where the store has none; .debs (lock and sync) and sdist builds are resolved against it."""
-    if not docker.image_exists(img.ref):
-        if (store / layout.image(img.tar_name)).is_file():
-            ensure_loaded(img, store / layout.IMAGES)
-        else:
-            make_available(img, platform)
+    """The id of the base the build will load: the store's saved tarball where there is one (loaded
+    over an engine image of the same tag that is not it), made anew (pull, debootstrap) only where
+    the store has none; .debs (lock and sync) and sdist builds are resolved against it."""
+    if (store / layout.image(img.tar_name)).is_file():
+        return ensure_loaded(img, store / layout.IMAGES)
+    make_available(img, platform)
     return docker.image_id(img.ref) or "unknown"
 
 

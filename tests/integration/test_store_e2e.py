@@ -125,3 +125,25 @@ def test_gpu_preset_wheel_plan_resolves_for_its_target_without_downloading(tmp_p
     assert any(w.startswith("torch-2.3.1-cp311-cp311-manylinux") for w in planned), planned
     assert all("-cp311-" in w or "-py3-" in w or "-abi3-" in w or "py2.py3" in w for w in planned), planned
     assert not (proj / "artifacts" / gpu).exists() or not any((proj / "artifacts" / gpu).rglob("*.whl"))
+
+
+def test_an_engine_image_under_the_bases_tag_gives_way_to_the_stores_tarball(synced_demo: Path) -> None:
+    """The engine holds another image under the base's tag (the base bootstrapped again on this
+    machine, say): build and the debs phase use the store's tarball, which verify vouched for,
+    loaded over it, not the engine's image."""
+    from airlock import docker, images
+    from airlock.presets import load_preset_file
+    from airlock.store import layout
+
+    img = images.base_image(load_preset_file(REPO / "presets" / f"{DEMO}.json"), "builder")
+    tar = synced_demo / layout.image(img.tar_name)
+    want = images.image_id_from_tar(tar)
+    assert want is not None
+    squat = subprocess.run([docker.client(), "import", "-", img.ref], input=b"\0" * 1024, capture_output=True, check=True)
+    assert docker.image_id(img.ref) not in (None, want), squat.stdout
+    assert images.for_resolving(img, synced_demo, "linux/amd64") == want
+    assert docker.image_id(img.ref) == want
+    # and build's own call, when the tag was moved again
+    subprocess.run([docker.client(), "import", "-", img.ref], input=b"\0" * 1024, capture_output=True, check=True)
+    assert images.ensure_loaded(img, synced_demo / layout.IMAGES) == want
+    assert docker.image_id(img.ref) == want
