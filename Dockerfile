@@ -74,7 +74,7 @@ ARG PYTHON_VERSION
 ENV DEBIAN_FRONTEND=noninteractive LANG=C.UTF-8 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN --mount=type=bind,source=scripts/unpack-prebuilt,target=/airlock/scripts/unpack-prebuilt \
     --mount=type=bind,source=prebuilt,target=/airlock/prebuilt \
-    /airlock/scripts/unpack-prebuilt /airlock/prebuilt /opt
+    /airlock/scripts/unpack-prebuilt /airlock/prebuilt /opt ffmpeg opencv
 
 # ----------------------------------------------------------------------- builder
 FROM ${PARTS} AS builder
