@@ -8,12 +8,16 @@
 #   sources/<part>/              FFmpeg/OpenCV(+contrib)/TensorRT archives, sha256-checked
 #   config/builder, config/runtime  per-stage apt package lists
 #   config/<part>/               archive path and configure/CMake flags of ffmpeg, opencv, tensorrt
+#   prebuilt/                    only when PARTS=parts-prebuilt: the parts' archives, keys matched
 #   scripts/                     the helper scripts from docker/ in the repository
 # They are bind-mounted into the steps that need them (RUN --mount), so no .deb,
 # wheel or archive is left in any layer.
 #
 # Stages:
-#   builder       toolchain + FFmpeg/OpenCV/TensorRT from sources + Python venv (the dev base)
+#   builder-base  toolchain: the builder base + builder .debs
+#   parts-compiled  builder-base + FFmpeg/OpenCV compiled from sources
+#   parts-prebuilt  builder-base + FFmpeg/OpenCV unpacked from prebuilt/ (inv prebuild; PARTS picks)
+#   builder       parts + TensorRT + Python venv (the dev base)
 #   runtime-deps  runtime base + runtime .debs + the venv and build outputs, non-root user
 #   app-build     the application built from its source tree, on the builder
 #   runtime       runtime-deps + the application: what ships

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from airlock.errors import InputError
+from airlock.errors import AirlockError, InputError
 from airlock.fsutil import read_input_text, sha256_bytes
 from airlock.store import layout
 
@@ -250,7 +250,7 @@ def expected_parts(project: "Project", preset: "Preset") -> tuple[dict[str, Part
         return {}, ""
     try:
         lock = syslock.require(project.locks_dir, preset)
-    except InputError as exc:
+    except AirlockError as exc:  # missing, unreadable or stale: no key can be trusted
         return {p: PartInputs(p, {}) for p in have}, f"no key without the system lock ({exc})"
     config = build._config_files(project, preset)  # noqa: SLF001 - the one writer of config/*
     scripts = build._scripts(project)  # noqa: SLF001
@@ -302,7 +302,7 @@ def available(store: Path, listed: Mapping[str, str]) -> tuple[Available, ...]:
 def gather_parts(project: "Project", preset: "Preset", listed: Mapping[str, str]) -> PartsFacts:
     try:
         expected, unkeyed = expected_parts(project, preset)
-    except InputError as exc:  # e.g. OpenCV's bindings and a lock without numpy: the build says so itself
+    except AirlockError as exc:  # e.g. OpenCV's bindings and a lock without numpy: the build says so itself
         expected, unkeyed = {p: PartInputs(p, {}) for p in PARTS if getattr(preset, p) is not None}, f"no key ({exc})"
     return PartsFacts(expected, unkeyed, available(project.artifacts(preset.name), listed))
 
