@@ -13,7 +13,7 @@ from airlock import build as b
 from airlock import prebuilt, syslock
 from airlock.presets import load_preset, load_preset_file
 from airlock.project import Project
-from airlock.store import layout
+from airlock.store import layout, manifest
 from tests.conftest import REPO
 
 DEMO_PRESET = "debian12-cpu-py3.11"
@@ -230,3 +230,54 @@ def test_plan_says_why_it_compiles() -> None:
     assert plan.parts.mode == "compiled" and plan.deps_hash == "0123456789abcdef" * 4
     assert "was made from other inputs (config: archive.txt, flags.txt)" in plan.render()
 
+
+
+# ------------------------------------------------------------------ verify and sync on a real store
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from tests.test_verify import make_store
+
+    return make_store(tmp_path_factory.mktemp("pristine") / "proj")
+
+
+def test_verify_checks_a_prebuilt_part_like_any_file_and_warns_when_its_key_is_stale(pristine: Path, tmp_path: Path) -> None:
+    """Current key: no finding, no warning; sync's index keeps its kind; a flag more: stale-prebuilt warning (naming flags.txt), not a finding; a flipped byte: sha256."""
+    import shutil
+
+    from airlock.presets import load_preset
+    from airlock.sync import write_index
+    from airlock.verify import verify_store
+    from tests.test_verify import _copy
+
+    proj, store = _copy(pristine, tmp_path)
+    shutil.copytree(REPO / "docker", proj.root / "docker")
+    preset = load_preset(proj, DEMO_PRESET)
+    expected, unkeyed = prebuilt.expected_parts(proj, preset)
+    assert unkeyed == ""
+    ff = expected["ffmpeg"]
+    rel = layout.prebuilt_archive("ffmpeg", ff.key)
+    (store / "prebuilt").mkdir()
+    (store / rel).write_bytes(b"ffmpeg/\0" * 512)
+    (store / layout.prebuilt_inputs("ffmpeg", ff.key)).write_text(prebuilt.render_inputs(ff.inputs))
+    prebuilt.index_prebuilt(store, {rel: ("prebuilt", "test", "5.1.9"), layout.prebuilt_inputs("ffmpeg", ff.key): ("prebuilt-inputs", "test", "5.1.9")})
+    rep = verify_store(proj, DEMO_PRESET)
+    assert (rep.findings, rep.warnings) == ([], [])
+
+    # sync's index (what inv sync writes) keeps prebuilt/ as indexed, kind and origin included
+    write_index(proj, preset, store, {}, {}, 1)
+    assert {e.path: e.kind for e in manifest.read_manifest(store).entries if e.path.startswith("prebuilt/")} == {
+        rel: "prebuilt", layout.prebuilt_inputs("ffmpeg", ff.key): "prebuilt-inputs"}
+
+    data = json.loads(proj.preset_path(DEMO_PRESET).read_text())
+    data["ffmpeg"]["configure_flags"].append("--enable-small")
+    proj.preset_path(DEMO_PRESET).write_text(json.dumps(data, indent=2) + "\n")
+    rep = verify_store(proj, DEMO_PRESET)
+    assert rep.ok and [(w.code, w.path) for w in rep.warnings] == [("stale-prebuilt", rel)]
+    assert "config: flags.txt" in rep.warnings[0].message and rep.as_dict()["warnings"][0]["code"] == "stale-prebuilt"
+
+    raw = bytearray((store / rel).read_bytes())
+    raw[100] ^= 1
+    (store / rel).write_bytes(bytes(raw))
+    assert [(f.code, f.path) for f in verify_store(proj, DEMO_PRESET).findings] == [("sha256", rel)]
