@@ -8,12 +8,16 @@
 #   sources/<part>/              FFmpeg/OpenCV(+contrib)/TensorRT archives, sha256-checked
 #   config/builder, config/runtime  per-stage apt package lists
 #   config/<part>/               archive path and configure/CMake flags of ffmpeg, opencv, tensorrt
+#   prebuilt/                    only when PARTS=parts-prebuilt: the parts' archives, keys matched
 #   scripts/                     the helper scripts from docker/ in the repository
 # They are bind-mounted into the steps that need them (RUN --mount), so no .deb,
 # wheel or archive is left in any layer.
 #
 # Stages:
-#   builder       toolchain + FFmpeg/OpenCV/TensorRT from sources + Python venv (the dev base)
+#   builder-base  toolchain: the builder base + builder .debs
+#   parts-compiled  builder-base + FFmpeg/OpenCV compiled from sources
+#   parts-prebuilt  builder-base + FFmpeg/OpenCV unpacked from prebuilt/ (inv prebuild; PARTS picks)
+#   builder       parts + TensorRT + Python venv (the dev base)
 #   runtime-deps  runtime base + runtime .debs + the venv and build outputs, non-root user
 #   app-build     the application built from its source tree, on the builder
 #   runtime       runtime-deps + the application: what ships
@@ -27,9 +31,10 @@ ARG BUILDER_IMAGE=airlock-missing-builder-image
 ARG RUNTIME_IMAGE=airlock-missing-runtime-image
 ARG DEPS_BUILDER=builder
 ARG DEPS_RUNTIME=runtime-deps
+ARG PARTS=parts-compiled
 
-# ----------------------------------------------------------------------- builder
-FROM ${BUILDER_IMAGE} AS builder
+# ------------------------------------------------------------------ builder-base
+FROM ${BUILDER_IMAGE} AS builder-base
 ARG PYTHON_VERSION
 SHELL ["/bin/sh", "-eu", "-c"]
 ENV DEBIAN_FRONTEND=noninteractive LANG=C.UTF-8 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
@@ -40,6 +45,16 @@ RUN --mount=type=bind,source=scripts/apt-install,target=/airlock/scripts/apt-ins
     --mount=type=bind,source=debs/builder,target=/airlock/debs \
     /airlock/scripts/apt-install /airlock/debs $(cat /airlock/config/apt.txt) && \
     /airlock/scripts/set-python "${PYTHON_VERSION}"
+
+# ---------------------------------------------------------------- parts-compiled
+# The compiled parts, from their source archives. A stage of its own so that a build can
+# take them prebuilt instead (parts-prebuilt, below; PARTS picks one): splitting a stage
+# adds no instruction, so every step keeps the BuildKit cache key it had as one stage.
+FROM builder-base AS parts-compiled
+# The ARG, then the ENV again, as in builder-base: Docker 20.10's BuildKit orders a RUN's environment
+# by declaration (the ARG before these ENVs there), and the order is part of every step's cache key.
+ARG PYTHON_VERSION
+ENV DEBIAN_FRONTEND=noninteractive LANG=C.UTF-8 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 
 # FFmpeg, OpenCV, TensorRT: one step each, each mounting only its own script, config and
 # archives, and all before the venv, so a change of the lock or of OpenCV's flags does
@@ -54,6 +69,21 @@ RUN --mount=type=bind,source=scripts/build-opencv,target=/airlock/scripts/build-
     --mount=type=bind,source=sources/opencv,target=/airlock/sources \
     PKG_CONFIG_PATH=/opt/ffmpeg/lib/pkgconfig /airlock/scripts/build-opencv \
         "$(cat /airlock/config/archive.txt)" /opt/opencv /airlock/config/flags.txt "$(cat /airlock/config/contrib-archive.txt)"
+
+# ---------------------------------------------------------------- parts-prebuilt
+# The same /opt/<part> trees unpacked from the store's prebuilt/ archives (inv prebuild),
+# which `inv build` passes only when every compiled part's key matches the preset's inputs.
+FROM builder-base AS parts-prebuilt
+ARG PYTHON_VERSION
+ENV DEBIAN_FRONTEND=noninteractive LANG=C.UTF-8 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+RUN --mount=type=bind,source=scripts/unpack-prebuilt,target=/airlock/scripts/unpack-prebuilt \
+    --mount=type=bind,source=prebuilt,target=/airlock/prebuilt \
+    /airlock/scripts/unpack-prebuilt /airlock/prebuilt /opt ffmpeg opencv
+
+# ----------------------------------------------------------------------- builder
+FROM ${PARTS} AS builder
+ARG PYTHON_VERSION
+ENV DEBIAN_FRONTEND=noninteractive LANG=C.UTF-8 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 
 RUN --mount=type=bind,source=scripts/install-tensorrt-tar,target=/airlock/scripts/install-tensorrt-tar \
     --mount=type=bind,source=config/tensorrt,target=/airlock/config \

@@ -6,7 +6,9 @@ Two docker builds, both ``--network=none`` with BuildKit:
    application. Tagged ``airlock/<preset>:deps-<hash>-builder|runtime`` where the hash
    covers the preset (less its app section), the lock, every .deb, wheel and source
    archive (their sha256 from the verified manifest), the helper scripts, the
-   Dockerfile's deps stages and the base images' ids. Reused when both tags exist.
+   Dockerfile's deps stages and the base images' ids; and, when the compiled parts are
+   taken prebuilt (:mod:`airlock.prebuilt`), the sha256 of those archives. Reused when
+   both tags exist.
 2. **app** (``app-build`` then ``runtime`` or ``dev``): the application source tree,
    built on the deps builder image and copied onto the deps runtime image.
 
@@ -34,7 +36,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from airlock import __version__, compat, docker, images, lockfile
+from airlock import __version__, compat, docker, images, lockfile, prebuilt
 from airlock.debs import stage_packages
 from airlock.errors import CommandError, InputError, IntegrityError
 from airlock.fsutil import sha256_bytes
@@ -72,6 +74,8 @@ class BuildPlan:
     secrets: tuple[str, ...]
     deps_context: dict[str, int] = field(default_factory=dict)  # relpath -> size
     app_context: dict[str, int] = field(default_factory=dict)
+    #: how the compiled parts (FFmpeg, OpenCV) get into the builder: see :func:`airlock.prebuilt.decide_parts`
+    parts: prebuilt.PartsDecision = field(default_factory=lambda: prebuilt.PartsDecision("compiled", ()))
 
     def render(self) -> str:
         lines = [
@@ -83,6 +87,7 @@ class BuildPlan:
             f"context     deps {mb(sum(self.deps_context.values()))} in {len(self.deps_context)} files"
             f"{' (not sent: deps reused)' if self.deps_action == 'reuse' else ''}; "
             f"app {mb(sum(self.app_context.values()))} in {len(self.app_context)} files",
+            f"parts       {self.parts.render()}",
             f"secrets     {', '.join(self.secrets) or 'none'}",
         ]
         return "\n".join(lines)
@@ -263,6 +268,14 @@ def deps_hash(project: Project, preset: Preset, store_sha: Mapping[str, str], ba
     }
     h.update(json.dumps(parts, sort_keys=True).encode())
     return h.hexdigest()
+
+
+def prebuilt_deps_hash(compiled_hash: str, archives: Mapping[str, str]) -> str:
+    """The deps hash of a build that takes the compiled parts prebuilt: the compiling build's hash and the archives' sha256.
+
+    Its own tags, so a deps image made from archives is never taken for one that compiled, or back.
+    """
+    return sha256_bytes(json.dumps({"airlock-deps-prebuilt-v1": compiled_hash, "archives": dict(sorted(archives.items()))}, sort_keys=True).encode())
 
 
 def _materialize(dest: Path, files: Mapping[str, Path | bytes]) -> dict[str, int]:
@@ -510,6 +523,10 @@ class BuildFacts:
     #: both deps tags exist in the engine
     deps_exist: bool
     lock_digest: str
+    #: the preset's compiled parts (their keys now) and the store's prebuilt archives
+    parts: prebuilt.PartsFacts = field(default_factory=lambda: prebuilt.PartsFacts({}, ""))
+    #: both deps tags of the build that would take the parts prebuilt exist in the engine
+    prebuilt_exist: bool = False
 
 
 def gather_build(
@@ -558,8 +575,15 @@ def gather_build(
     artifacts = artifact_files(project, preset)
     deps_files.update(artifacts)
     needed = tuple(p.relative_to(store).as_posix() for p in artifacts.values() if p != Path(os.devnull))
-    dhash = deps_hash(project, preset, {k: v for k, v in store_sha.items() if layout.folder_of(k) != layout.IMAGES}, base_ids)
+    # prebuilt/ is not an input of a compiling build: its archives enter the hash only when unpacked (plan_build)
+    dhash = deps_hash(project, preset, {k: v for k, v in store_sha.items() if layout.folder_of(k) not in (layout.IMAGES, layout.PREBUILT)}, base_ids)
     exist = query_engine and all(docker.image_exists(t) for t in _deps_tags(preset, dhash).values())
+    parts = prebuilt.gather_parts(project, preset, store_sha)
+    could = prebuilt.decide_parts(parts, no_prebuilt=False)
+    prebuilt_exist = (
+        query_engine and could.mode == "prebuilt"
+        and all(docker.image_exists(t) for t in _deps_tags(preset, prebuilt_deps_hash(dhash, could.sha256)).values())
+    )
 
     app_ctx: dict[str, Path | bytes] = {"Dockerfile": dockerfile}
     app_ctx.update(_scripts(project))
@@ -575,6 +599,7 @@ def gather_build(
         sizes={**{f"deps:{k}": size(v) for k, v in deps_files.items()}, **{f"app:{k}": size(v) for k, v in app_ctx.items()}},
         needed=needed, store_sha=store_sha, base_refs={s: b.ref for s, b in bases.items()},
         deps_hash=dhash, deps_exist=exist, lock_digest=lockfile.read(project.lock_path(preset.name)).input_digest,
+        parts=parts, prebuilt_exist=prebuilt_exist,
     )
 
 
@@ -582,13 +607,19 @@ def _deps_tags(preset: Preset, dhash: str) -> dict[str, str]:
     return {stage: f"airlock/{preset.name}:deps-{dhash[:16]}-{stage}" for stage in images.STAGES}
 
 
-def plan_build(facts: BuildFacts, *, no_cache: bool = False, build_args: Mapping[str, str] | None = None) -> BuildPlan:
+def plan_build(
+    facts: BuildFacts, *, no_cache: bool = False, build_args: Mapping[str, str] | None = None, no_prebuilt: bool = False
+) -> BuildPlan:
     """The build, decided from ``facts`` alone (pure: no I/O).
 
     =============================================  ==========================================
     facts                                          decision
     =============================================  ==========================================
     a file the deps context needs is not indexed   IntegrityError naming it (run inv sync)
+    every compiled part prebuilt under its current take them prebuilt (PARTS=parts-prebuilt),
+    key, no ``--no-prebuilt``                      deps hash :func:`prebuilt_deps_hash`; else
+                                                   compile them, saying why
+                                                   (:func:`airlock.prebuilt.decide_parts`)
     both deps tags exist, no ``--no-cache``        reuse the deps images (:func:`decide_deps`)
     otherwise                                      build the deps images
     target                                         tag ``airlock/<preset>:<target>`` unless given;
@@ -602,6 +633,10 @@ def plan_build(facts: BuildFacts, *, no_cache: bool = False, build_args: Mapping
     missing = [rel for rel in facts.needed if rel not in facts.store_sha]
     if missing:
         raise IntegrityError(f"artifacts/{preset.name}: {missing[0]} is not in manifest.json; run: inv sync --preset {preset.name}")
+    parts = prebuilt.decide_parts(facts.parts, no_prebuilt)
+    dhash, exist = facts.deps_hash, facts.deps_exist
+    if parts.mode == "prebuilt":
+        dhash, exist = prebuilt_deps_hash(facts.deps_hash, parts.sha256), facts.prebuilt_exist
     labels = {
         "org.opencontainers.image.title": f"{preset.name} ({facts.target})",
         "org.opencontainers.image.description": preset.description or f"airlock preset {preset.name}",
@@ -611,7 +646,8 @@ def plan_build(facts: BuildFacts, *, no_cache: bool = False, build_args: Mapping
         "io.airlock.preset": preset.name,
         "io.airlock.target": facts.target,
         "io.airlock.lock-digest": facts.lock_digest,
-        "io.airlock.deps-hash": facts.deps_hash,
+        "io.airlock.deps-hash": dhash,
+        "io.airlock.parts": parts.mode,
         "io.airlock.python": preset.python.version,
         "io.airlock.torch": preset.torch.torch if preset.torch else "none",
         "io.airlock.cuda": preset.cuda.version if preset.cuda else "none",
@@ -624,9 +660,9 @@ def plan_build(facts: BuildFacts, *, no_cache: bool = False, build_args: Mapping
         preset=preset.name,
         target=facts.target,
         tag=facts.tag,
-        deps_hash=facts.deps_hash,
-        deps_tags=_deps_tags(preset, facts.deps_hash),
-        deps_action=decide_deps(facts.deps_exist, no_cache),
+        deps_hash=dhash,
+        deps_tags=_deps_tags(preset, dhash),
+        deps_action=decide_deps(exist, no_cache),
         base_refs=dict(facts.base_refs),
         app_src=facts.app_src,
         labels=labels,
@@ -634,6 +670,7 @@ def plan_build(facts: BuildFacts, *, no_cache: bool = False, build_args: Mapping
         secrets=tuple(preset.app.secrets) if preset.app else (),
         deps_context={k.removeprefix("deps:"): v for k, v in facts.sizes.items() if k.startswith("deps:")},
         app_context={k.removeprefix("app:"): v for k, v in facts.sizes.items() if k.startswith("app:")},
+        parts=parts,
     )
 
 
@@ -647,6 +684,57 @@ class BuildResult:
     size: int
     deps_action: str
     seconds: dict[str, float]
+
+
+def _common_args(preset: Preset, plan: BuildPlan, no_cache: bool) -> list[str]:
+    common = [
+        "--network=none",
+        "--progress=plain",
+        "--build-arg", f"PYTHON_VERSION={preset.python.version}",
+    ]
+    if no_cache:
+        common.append("--no-cache")
+    for k, v in plan.build_args.items():
+        common += ["--build-arg", f"{k}={v}"]
+    return common
+
+
+def apply_deps(
+    project: Project,
+    preset: Preset,
+    plan: BuildPlan,
+    deps_files: Mapping[str, Path | bytes],
+    *,
+    no_cache: bool = False,
+    say=print,  # type: ignore[no-untyped-def]
+    builder: docker.Builder | None = None,
+    common: list[str] | None = None,
+) -> float:
+    """Build and tag the deps images (builder, runtime-deps) as ``plan`` says; return the seconds it took."""
+    builder = builder or docker.detect_builder()
+    common = common if common is not None else _common_args(preset, plan, no_cache)
+    root = project.root / ".airlock" / "build" / preset.name
+    t0 = time.monotonic()
+    for stage in images.STAGES:
+        images.ensure_loaded(images.base_image(preset, stage), project.artifacts(preset.name) / layout.IMAGES)
+    store = project.artifacts(preset.name)
+    files = {**deps_files, **{rel: store / rel for rel in plan.parts.archives}}  # prebuilt/<archive>: unpacked by parts-prebuilt
+    sizes = _materialize(root / "deps", files)
+    say(f"deps context {mb(sum(sizes.values()))} in {len(sizes)} files ({root / 'deps'})")
+    deps_labels = {k: v for k, v in plan.labels.items() if k.startswith("io.airlock.") and k != "io.airlock.target"}
+    for stage, target in (("builder", "builder"), ("runtime", "runtime-deps")):
+        argv = builder.build_argv() + common + [
+            "--build-arg", f"BUILDER_IMAGE={plan.base_refs['builder']}",
+            "--build-arg", f"RUNTIME_IMAGE={plan.base_refs['runtime']}",
+            *(["--build-arg", f"PARTS={prebuilt.STAGE['prebuilt']}"] if plan.parts.mode == "prebuilt" else []),
+            "--target", target,
+            "-t", plan.deps_tags[stage],
+        ]
+        for k, v in sorted(deps_labels.items()):
+            argv += ["--label", f"{k}={v}"]
+        argv.append(str(root / "deps"))
+        run(argv, env=builder.env, stream=True, capture=False)
+    return time.monotonic() - t0
 
 
 def apply_build(
@@ -665,35 +753,10 @@ def apply_build(
     seconds: dict[str, float] = {}
     root = project.root / ".airlock" / "build" / preset.name
 
-    common = [
-        "--network=none",
-        "--progress=plain",
-        "--build-arg", f"PYTHON_VERSION={preset.python.version}",
-    ]
-    if no_cache:
-        common.append("--no-cache")
-    for k, v in plan.build_args.items():
-        common += ["--build-arg", f"{k}={v}"]
+    common = _common_args(preset, plan, no_cache)
 
     if plan.deps_action == "build":
-        t0 = time.monotonic()
-        for stage in images.STAGES:
-            images.ensure_loaded(images.base_image(preset, stage), project.artifacts(preset.name) / layout.IMAGES)
-        sizes = _materialize(root / "deps", deps_files)
-        say(f"deps context {mb(sum(sizes.values()))} in {len(sizes)} files ({root / 'deps'})")
-        deps_labels = {k: v for k, v in plan.labels.items() if k.startswith("io.airlock.") and k != "io.airlock.target"}
-        for stage, target in (("builder", "builder"), ("runtime", "runtime-deps")):
-            argv = builder.build_argv() + common + [
-                "--build-arg", f"BUILDER_IMAGE={plan.base_refs['builder']}",
-                "--build-arg", f"RUNTIME_IMAGE={plan.base_refs['runtime']}",
-                "--target", target,
-                "-t", plan.deps_tags[stage],
-            ]
-            for k, v in sorted(deps_labels.items()):
-                argv += ["--label", f"{k}={v}"]
-            argv.append(str(root / "deps"))
-            run(argv, env=builder.env, stream=True, capture=False)
-        seconds["deps"] = time.monotonic() - t0
+        seconds["deps"] = apply_deps(project, preset, plan, deps_files, no_cache=no_cache, say=say, builder=builder, common=common)
     else:
         say(f"deps        reusing {plan.deps_tags['builder']} and {plan.deps_tags['runtime']}")
 

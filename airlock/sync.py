@@ -44,7 +44,7 @@ from airlock.project import Project
 from airlock.store import layout, manifest
 from airlock.target import Target
 
-PHASES = layout.FOLDERS  # images, debs, wheels, sources, builds: one phase per store folder
+PHASES = layout.SYNCED  # images, debs, wheels, sources, builds: one phase per folder sync fills (not prebuilt/)
 
 
 @dataclass(frozen=True)
@@ -744,6 +744,8 @@ def write_index(project: Project, preset: Preset, store: Path, origins: dict[str
     """
     files = layout.walk(store).files
     todo = [p for rel, p in files.items() if rel not in known]
+    # prebuilt/ is inv prebuild's: its entries keep the kind and origin they were indexed with
+    origins = {**_prebuilt_origins(store), **origins}
     hashed = {Path(k).relative_to(store).as_posix(): v for k, v in manifest.hash_files(todo, jobs=jobs).items()}
     entries = []
     for rel, p in sorted(files.items()):
@@ -761,6 +763,15 @@ def write_index(project: Project, preset: Preset, store: Path, origins: dict[str
         entries=tuple(entries),
     )
     manifest.write_store_index(store, man)
+
+
+def _prebuilt_origins(store: Path) -> dict[str, tuple[str, str, str]]:
+    """The index's (kind, origin, version) of the files in prebuilt/ (none when there is no readable index)."""
+    try:
+        man, _ = manifest.load_manifest(store)
+    except InputError:
+        return {}
+    return {e.path: (e.kind, e.origin, e.version) for e in man.entries if layout.folder_of(e.path) == layout.PREBUILT}
 
 
 def render_summary(results: dict[str, PhaseResult], total_seconds: float) -> str:

@@ -29,6 +29,15 @@ stale-base                a base image tarball is not the system lock's pin (ano
                           package set, or another image id)
 ========================  ===============================================================
 
+Warnings, reported but not failing the store (``Report.warnings``):
+
+========================  ===============================================================
+stale-prebuilt            a prebuilt part in prebuilt/ whose key is not the key of the preset's
+                          inputs now (flags, sources, builder base or .debs changed): inv build
+                          compiles that part instead (see :mod:`airlock.prebuilt`). Its bytes
+                          are still checked like any file's (missing, size, sha256).
+========================  ===============================================================
+
 The system lock (``locks/<preset>.system.json``): missing, unreadable or stale against the
 preset is ``stale-lock``; a locked .deb the store lacks is ``missing``, one with other bytes
 ``sha256`` (see :func:`preset_findings`).
@@ -44,7 +53,7 @@ from typing import TYPE_CHECKING
 
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
-from airlock import lockfile, sdist, syslock
+from airlock import lockfile, prebuilt, sdist, syslock
 from airlock.errors import InputError, IntegrityError
 from airlock.fsutil import read_input_text, sha256_file
 from airlock.lock.inputs import check_fresh
@@ -72,13 +81,15 @@ class Report:
     files: int = 0
     bytes: int = 0
     findings: list[Finding] = field(default_factory=list)
+    #: reported, not failing (stale-prebuilt)
+    warnings: list[Finding] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return not self.findings
 
     def as_dict(self) -> dict:  # type: ignore[type-arg]
-        return {"preset": self.preset, "ok": self.ok, "files": self.files, "bytes": self.bytes, "findings": [asdict(f) for f in self.findings]}
+        return {"preset": self.preset, "ok": self.ok, "files": self.files, "bytes": self.bytes, "findings": [asdict(f) for f in self.findings], "warnings": [asdict(f) for f in self.warnings]}
 
 
 def stores(project: Project) -> list[str]:
@@ -172,6 +183,10 @@ def _verify(project: Project, preset: "Preset", store: Path, jobs: int) -> Repor
     # wheels built from sdists: their records against the committed lock and build-deps lock, the install lock derived again
     rep.findings += [Finding(*f) for f in built.lock_problems]
     rep.findings += [Finding(*f) for f in sdist.provenance_findings(lock, built.records, {r: e.sha256 for r, e in listed.items()}, built.inputs, built.install_lock, target)]
+
+    # prebuilt parts: a key that is no longer the preset's is stale (the build compiles instead), not broken
+    parts = prebuilt.gather_parts(project, preset, {rel: e.sha256 for rel, e in listed.items()})
+    rep.warnings += [Finding("stale-prebuilt", rel, why) for rel, why in prebuilt.stale(parts)]
 
     # staleness
     try:

@@ -42,9 +42,9 @@ def test_dockerfile_pip_is_offline_and_hash_checked() -> None:
 
 
 def test_dockerfile_stages_and_non_root_runtime() -> None:
-    """builder, runtime-deps, app-build, runtime and dev stages exist; runtime ends as a non-root USER."""
+    """builder (on builder-base, its parts compiled or prebuilt), runtime-deps, app-build, runtime and dev stages exist; runtime ends as a non-root USER."""
     stages = re.findall(r"^FROM\s+\S+\s+AS\s+(\S+)", DOCKERFILE, re.M)
-    assert stages == ["builder", "runtime-deps", "app-build", "runtime", "dev"]
+    assert stages == ["builder-base", "parts-compiled", "parts-prebuilt", "builder", "runtime-deps", "app-build", "runtime", "dev"]
     runtime = DOCKERFILE.split("AS runtime\n", 1)[1].split("\nFROM ", 1)[0]
     assert re.search(r"^USER\s+app\b", runtime, re.M)
 
@@ -185,8 +185,11 @@ def test_each_source_part_has_its_own_context_folder() -> None:
 
 
 def test_compile_steps_mount_only_their_own_part_and_precede_the_venv() -> None:
-    """Each builder step mounts its own script, config/<part> and sources/<part>; the venv step comes after all of them."""
-    builder = DOCKERFILE.split(" AS builder\n", 1)[1].split("\nFROM ", 1)[0]
+    """Each compile step (parts-compiled, then builder) mounts its own script, config/<part> and sources/<part>; the venv step comes after all of them."""
+    def stage(name: str) -> str:
+        return DOCKERFILE.split(f" AS {name}\n", 1)[1].split("\nFROM ", 1)[0]
+
+    builder = stage("parts-compiled") + "\n" + stage("builder")
     steps = [st for st in re.split(r"\n(?=RUN )", builder) if st.startswith("RUN ")]
     script = {"ffmpeg": "build-ffmpeg", "opencv": "build-opencv", "tensorrt": "install-tensorrt-tar"}
     where = {}

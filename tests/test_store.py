@@ -89,7 +89,7 @@ def test_walk_never_follows_a_symlink_and_reports_every_stray(tmp_path: Path) ->
     assert got.files == {"wheels/a.whl": store / "wheels" / "a.whl"}
     assert got.parts == ["wheels/b.whl.part"]
     assert dict(got.strays) == {
-        ".env": "not inside one of images/, debs/, wheels/, sources/, builds/",
+        ".env": "not inside one of images/, debs/, wheels/, sources/, builds/, prebuilt/",
         "sources": "symlink (to a folder)",
         "wheels/passwd.whl": "symlink",
         "wheels/pipe.whl": "not a regular file",

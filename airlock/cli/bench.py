@@ -17,10 +17,11 @@ from airlock.cli._boundary import boundary, project
         "size-gb": "size of the synthetic store for the verify throughput figure",
         "cuda": "also the CUDA figures (bench/bench_cuda.py): runtime with CUDA from wheels vs on nvidia/cuda's base (downloads ~3.5 GB)",
         "cuda-cold": "also the CUDA 11.5 preset's cold deps build with --no-cache (tens of minutes)",
+        "prebuilt": "also a site build with prebuilt FFmpeg/OpenCV vs compiling them, each on a fresh engine (bench/bench_prebuilt.py)",
     }
 )
 @boundary
-def bench(c, preset="debian12-cpu-py3.11", skip_cold=False, with_pip_tools=False, size_gb=1.0, cuda=False, cuda_cold=False):  # type: ignore[no-untyped-def]
+def bench(c, preset="debian12-cpu-py3.11", skip_cold=False, with_pip_tools=False, size_gb=1.0, cuda=False, cuda_cold=False, prebuilt=False):  # type: ignore[no-untyped-def]
     """Print the benchmark table: lock time/bytes, no-op sync, verify GB/s and % of the sha256 limit, builds, sizes, CUDA."""
     import os
 
@@ -39,6 +40,11 @@ def bench(c, preset="debian12-cpu-py3.11", skip_cold=False, with_pip_tools=False
     print(bench_verify.render(bench_verify.rows(size_gb)))
     print("\n## build and size")
     print(bench_verify.render(bench_build.rows(preset, skip_cold)))
+    if prebuilt:
+        import bench_prebuilt  # type: ignore[import-not-found]
+
+        print("\n## site build: prebuilt FFmpeg/OpenCV vs compiling them (fresh engine each)")
+        print(bench_verify.render(bench_prebuilt.rows(preset)))
     if cuda or cuda_cold:
         import bench_cuda  # type: ignore[import-not-found]
 

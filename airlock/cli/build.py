@@ -41,12 +41,13 @@ def _build_args(values: list[str]) -> dict[str, str]:
         "non-interactive": "never prompt; fail listing what is missing (implied when stdin is not a terminal)",
         "build-arg": "NAME=VALUE passed to docker build (repeatable); secret-looking names are refused",
         "skip-verify": "do not run inv verify first (not recommended; the build still refuses a stale lock)",
+        "no-prebuilt": "compile FFmpeg/OpenCV even when the store holds them prebuilt under their current key (see inv prebuild)",
     },
     iterable=["build_arg"],
 )
 @boundary
 def build(c, preset="", target="", app_src="", tag="", base="", no_cache=False, dry_run=False,  # type: ignore[no-untyped-def]
-          non_interactive=False, build_arg=None, skip_verify=False):
+          non_interactive=False, build_arg=None, skip_verify=False, no_prebuilt=False):
     """Build the preset's image offline (--network=none) from its artifacts."""
     from airlock import build as b
 
@@ -69,7 +70,7 @@ def build(c, preset="", target="", app_src="", tag="", base="", no_cache=False, 
     with writer.hold(proj.artifacts(p.name), exclusive=False, doing="run inv build"):
         _preflight(proj, p, skip_verify)
         facts = b.gather_build(proj, p, target=target, tag=tag, app_src=app_src)
-        plan = b.plan_build(facts, no_cache=no_cache, build_args=args)
+        plan = b.plan_build(facts, no_cache=no_cache, build_args=args, no_prebuilt=no_prebuilt)
         print(plan.render())
         if dry_run:
             return
@@ -92,6 +93,8 @@ def _preflight(proj, p, skip_verify: bool) -> None:  # type: ignore[no-untyped-d
     from airlock.verify import verify_store
 
     report = verify_store(proj, p.name)
+    for w in report.warnings:
+        print(f"  warning: {w}", file=sys.stderr)
     if report.findings:
         for f in report.findings:
             print(f"  {f}", file=sys.stderr)
@@ -155,7 +158,31 @@ def smoke(c, preset="", target="runtime", tag="", gpu=False):  # type: ignore[no
         raise IntegrityError(f"{report.image}: smoke check failed: {', '.join(bad)}")
 
 
-TASKS = [build, smoke]
+@task(
+    help={
+        "preset": "the preset whose compiled parts (FFmpeg, OpenCV) to carry prebuilt in artifacts/<preset>/prebuilt/",
+        "no-cache": "build the deps images again without the build cache before exporting",
+        "skip-verify": "do not run inv verify first (not recommended)",
+    }
+)
+@boundary
+def prebuild(c, preset="", no_cache=False, skip_verify=False):  # type: ignore[no-untyped-def]
+    """Compile FFmpeg/OpenCV (the deps build) and keep them in the store, keyed by their inputs, for inv build."""
+    from airlock.prebuilt import prebuild as run_prebuild
+
+    if not preset:
+        raise InputError("--preset is required")
+    proj = project()
+    p = load_preset(proj, preset)
+    _preflight(proj, p, skip_verify)
+    t0 = time.monotonic()
+    # The store is written (prebuilt/, the index): held exclusively from here, after verify's shared hold.
+    with writer.hold(proj.artifacts(p.name), exclusive=True, doing="run inv prebuild"):
+        done = run_prebuild(proj, p, no_cache=no_cache)
+    print(f"prebuilt {len(done)} parts into artifacts/{p.name}/prebuilt/ in {time.monotonic() - t0:.1f} s; inv build takes them while their keys match")
+
+
+TASKS = [build, smoke, prebuild]
 
 
 @task(

@@ -36,7 +36,11 @@ def verify(c, preset=None, json=False, jobs=0):  # type: ignore[no-untyped-def]
         for r in reports:
             for f in r.findings:
                 print(f"{r.preset}: {f}", file=sys.stderr)
+            for w in r.warnings:
+                print(f"{r.preset}: warning: {w}", file=sys.stderr)
             state = "ok" if r.ok else f"{len(r.findings)} problems"
+            if r.warnings:
+                state += f" ({len(r.warnings)} warnings)"
             print(f"{r.preset}: {r.files} files, {mb(r.bytes)}: {state}")
     bad = [r for r in reports if not r.ok]
     if bad:

@@ -11,6 +11,9 @@
     builds/<name>-<version>.provenance.json  what its wheel (in wheels/) was built from
     builds/install-lock.txt                the lock pip installs from when wheels were built
                                            (the committed lock, the built wheels' hashes in place of the sdists')
+    prebuilt/<part>-<key>.tar              a compiled part (ffmpeg, opencv) as ``inv prebuild`` exported it
+                                           from the builder's /opt/<part>: plain tar, one folder <part>/
+    prebuilt/<part>-<key>.inputs.json      the inputs its key is the sha256 of (see :mod:`airlock.prebuilt`)
     manifest.json, SHA256SUMS              the index (never listed in itself)
 
 and beside it ``artifacts/.<preset>.lock``, the writer lock: outside the folder, so the
@@ -38,7 +41,11 @@ DEBS = "debs"
 SOURCES = "sources"
 IMAGES = "images"
 BUILDS = "builds"
-FOLDERS = (IMAGES, DEBS, WHEELS, SOURCES, BUILDS)
+PREBUILT = "prebuilt"
+#: the folders inv sync fills, one phase each
+SYNCED = (IMAGES, DEBS, WHEELS, SOURCES, BUILDS)
+#: every folder of the store: prebuilt/ is written by inv prebuild, kept (and re-indexed as it was) by inv sync
+FOLDERS = (*SYNCED, PREBUILT)
 
 MANIFEST = "manifest.json"
 SUMS = "SHA256SUMS"
@@ -47,11 +54,15 @@ INDEX_FILES = (MANIFEST, SUMS)
 OWN_FILES = INDEX_FILES
 
 PART = ".part"
-KINDS = ("wheel", "deb", "deb-index", "source", "image", "sdist", "provenance", "install-lock", "other")
+KINDS = ("wheel", "deb", "deb-index", "source", "image", "sdist", "provenance", "install-lock", "prebuilt", "prebuilt-inputs", "other")
 #: the suffix of a provenance record in builds/
 PROVENANCE = ".provenance.json"
 #: the derived lock in builds/ that the offline install reads when the store holds built wheels
 INSTALL_LOCK = "install-lock.txt"
+#: the suffixes of a prebuilt part's archive and of the record of its inputs, in prebuilt/
+PREBUILT_ARCHIVE = ".tar"
+PREBUILT_INPUTS = ".inputs.json"
+_PREBUILT = re.compile(r"^([a-z][a-z0-9]*)-([0-9a-f]{64})(\.tar|\.inputs\.json)$")
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 MAX_REL = 1024
@@ -86,6 +97,26 @@ def provenance(key: str, version: str) -> str:
 
 def install_lock() -> str:
     return f"{BUILDS}/{INSTALL_LOCK}"
+
+
+def prebuilt_archive(part: str, key: str) -> str:
+    """A prebuilt part's archive, named by its key: ``prebuilt/<part>-<key>.tar``."""
+    return f"{PREBUILT}/{part}-{key}{PREBUILT_ARCHIVE}"
+
+
+def prebuilt_inputs(part: str, key: str) -> str:
+    """The inputs a prebuilt part's key was made from: ``prebuilt/<part>-<key>.inputs.json``."""
+    return f"{PREBUILT}/{part}-{key}{PREBUILT_INPUTS}"
+
+
+def parse_prebuilt(rel: str) -> tuple[str, str, str] | None:
+    """``(part, key, "archive"|"inputs")`` of a store path in prebuilt/, or None when it is no such name."""
+    if folder_of(rel) != PREBUILT or rel.count("/") != 1:
+        return None
+    m = _PREBUILT.match(rel.split("/", 1)[1])
+    if m is None:
+        return None
+    return m.group(1), m.group(2), "archive" if m.group(3) == PREBUILT_ARCHIVE else "inputs"
 
 
 def deb_dir(stage: str) -> str:

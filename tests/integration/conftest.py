@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -83,6 +84,13 @@ class Engine:
 
 @pytest.fixture
 def isolated_engine() -> Iterator[Engine]:
+    """A second dockerd with no image and no build cache (see :func:`isolated_dockerd`), for one test."""
+    with isolated_dockerd() as engine:
+        yield engine
+
+
+@contextlib.contextmanager
+def isolated_dockerd() -> Iterator[Engine]:
     """A second dockerd with its own data root, exec root and socket, in a network namespace of its own and with no
     bridge: it starts with no image and no build cache, and the main engine (and its cache, which the other tests
     rely on) is never touched. Stopped and removed afterwards.
