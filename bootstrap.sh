@@ -74,8 +74,8 @@ demo() {
         # The committed system lock pins Debian's archive as it was; after a point release sync
         # names the re-lock. Do it (git diff locks/ shows what moved) and sync again.
         grep -q -- "inv lock --preset $PRESET --only system" "$err" || { rm -f "$err"; exit "$rc"; }
-        say "Debian's archive moved since locks/$PRESET.system.json was committed: inv lock --preset $PRESET --only system"
-        "$inv" lock --preset "$PRESET" --only system
+        say "Debian's archive moved since locks/$PRESET.system.json was committed: inv lock --preset $PRESET --only system --upgrade"
+        "$inv" lock --preset "$PRESET" --only system --upgrade
         "$inv" sync --preset "$PRESET"
     fi
     rm -f "$err"

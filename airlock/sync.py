@@ -683,7 +683,7 @@ def _check_base(name: str, img: "images.BaseImage", lock: syslock.SystemLock, st
         if why:
             raise IntegrityError(
                 f"locks/{name}{syslock.SUFFIX}: {stage} base {img.ref} is not the pinned one ({why}); "
-                f"the archive moved since the lock: re-lock with: inv lock --preset {name} --only system"
+                f"the archive moved since the lock: re-lock with: inv lock --preset {name} --only system --upgrade"
             )
 
 
@@ -697,7 +697,7 @@ def _fetch_locked(preset: Preset, stage: str, img: "images.BaseImage", lock: sys
     assert lock is not None  # gather_sync requires it whenever debs run
     st = lock.stage(stage)
     rel = f"locks/{preset.name}{syslock.SUFFIX}"
-    fix = f"re-lock with: inv lock --preset {preset.name} --only system"
+    fix = f"re-lock with: inv lock --preset {preset.name} --only system --upgrade"
     names = {d.package for d in st.debs}
     in_base = {p.name for p in st.base.installed}
     args = tuple(f"{d.package}={d.version}" for d in st.debs) + tuple(p for p in debs.stage_packages(preset, stage) if p not in names and p not in in_base)

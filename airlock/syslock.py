@@ -315,6 +315,7 @@ def not_found(output: str) -> list[tuple[str, str]]:
 def not_served(preset: str, stage: str, lock: SystemLock, missing: list[tuple[str, str]]) -> str:
     """The one line for pinned versions the archive no longer serves."""
     by = {(d.package, d.version): d for d in lock.stage(stage).debs}
+    missing = list(dict.fromkeys(missing))  # apt names a missing pin once per line that wants it
     parts = []
     for pkg, ver in missing[:3]:
         d = by.get((pkg, ver))
@@ -324,7 +325,7 @@ def not_served(preset: str, stage: str, lock: SystemLock, missing: list[tuple[st
     more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
     return (
         f"locks/{preset}{SUFFIX}: {stage}: the archive no longer serves {'; '.join(parts)}{more}; "
-        f"re-lock with: inv lock --preset {preset} --only system"
+        f"re-lock with: inv lock --preset {preset} --only system --upgrade"
     )
 
 

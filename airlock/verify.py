@@ -405,7 +405,7 @@ def _system_findings(preset: "Preset", facts: PresetFacts, wanted_images: dict[s
         seen.add(tar)
         why = syslock.base_mismatch(st.base, facts.image_ids.get(tar), facts.installed.get(tar))
         if why:
-            out.append(Finding("stale-base", tar, f"not the {stage} base {rel_lock} pins ({why}); {fix} --only images, or re-lock: inv lock --preset {preset.name} --only system"))
+            out.append(Finding("stale-base", tar, f"not the {stage} base {rel_lock} pins ({why}); {fix} --only images, or re-lock: inv lock --preset {preset.name} --only system --upgrade"))
     return out
 
 

@@ -81,13 +81,13 @@ def test_not_served_is_one_line_with_stage_package_pool_url_snapshot_and_the_rel
     proj = Project(make_store(tmp_path / "p").parent.parent)
     lock = syslock.read(syslock.lock_path(proj.locks_dir, DEMO))
     assert lock is not None
-    out = "E: Version '3.11.2-6' for 'python3.11' was not found\n"
+    out = "E: Version '3.11.2-6' for 'python3.11' was not found\n" * 2  # apt repeats it per package that wants it
     line = syslock.not_served(DEMO, "builder", lock, syslock.not_found(out))
     assert line == (
         f"locks/{DEMO}.system.json: builder: the archive no longer serves python3.11 3.11.2-6 "
         "(http://deb.debian.org/debian/pool/main/p/python3.11/python3.11_3.11.2-6_amd64.deb; a snapshot archive could serve it: "
         "https://snapshot.debian.org/archive/debian/20261126T120000Z/pool/main/p/python3.11/python3.11_3.11.2-6_amd64.deb); "
-        f"re-lock with: inv lock --preset {DEMO} --only system"
+        f"re-lock with: inv lock --preset {DEMO} --only system --upgrade"
     )
 
 

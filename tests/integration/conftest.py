@@ -56,7 +56,7 @@ def synced_demo() -> Path:
     proc = inv(REPO, "sync", "--preset", DEMO)
     if proc.returncode != 0 and f"inv lock --preset {DEMO} --only system" in proc.stderr:
         print(f"note: the committed system lock of {DEMO} no longer fits Debian's archive; re-locked it: {proc.stderr.strip()[:300]}", file=sys.stderr)
-        _ok(inv(REPO, "lock", "--preset", DEMO, "--only", "system"), "inv lock --only system")
+        _ok(inv(REPO, "lock", "--preset", DEMO, "--only", "system", "--upgrade"), "inv lock --only system --upgrade")
         proc = inv(REPO, "sync", "--preset", DEMO)
     _ok(proc, "inv sync")
     return REPO / "artifacts" / DEMO

@@ -192,7 +192,9 @@ def test_archive_dropping_a_pinned_version_is_one_line_naming_it(site: Path, arc
     assert proc.returncode == ExitCode.EXTERNAL
     line = _one_line(proc)
     assert line.startswith(f"airlock: error: locks/{DEMO}.system.json: builder: the archive no longer serves airlock-fake 1.0 ({archive.url}/./airlock-fake_1.0_all.deb")
-    assert line.endswith(f"re-lock with: inv lock --preset {DEMO} --only system")
+    assert line.endswith(f"re-lock with: inv lock --preset {DEMO} --only system --upgrade")
+    # the command the line names is the one that re-locks (a plain lock keeps a lock whose preset is unchanged)
+    assert "fresh, kept" in ok(inv(site, "lock", "--preset", DEMO, "--only", "system"), "plain re-lock").stdout
     assert lock_file.read_bytes() == before and not (site / "artifacts" / DEMO / "debs" / "builder").exists()
     ok(inv(site, "lock", "--preset", DEMO, "--only", "system", "--upgrade"), "re-lock")
     ok(inv(site, "sync", "--preset", DEMO, "--only", "debs"), "sync after the re-lock")
@@ -209,7 +211,7 @@ def test_a_pinned_version_republished_with_other_bytes_or_other_dependencies_is_
     assert proc.returncode == ExitCode.INTEGRITY
     line = _one_line(proc)
     assert f"locks/{DEMO}.system.json is stale against" in line and "apt wants airlock-extra 1.0 beyond the lock" in line
-    assert line.endswith(f"re-lock with: inv lock --preset {DEMO} --only system")
+    assert line.endswith(f"re-lock with: inv lock --preset {DEMO} --only system --upgrade")
     archive.publish(dict([_entry("airlock-fake", "1.0", salt=b"3")]))
     proc = inv(site, "sync", "--preset", DEMO, "--only", "debs")
     assert proc.returncode == ExitCode.INTEGRITY
