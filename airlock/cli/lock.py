@@ -48,19 +48,21 @@ def lock(c, preset=None, engine="uv", upgrade=False, check=False, only=""):  # t
             print(f"{name}: fresh")
         return
     # both parts run even when one fails; the run ends in one LockFailed naming every failure
-    failures = []
+    failures, written = [], 0
     if plan is not None:
         try:
-            apply_lock(proj, plan, report=lambda res: print(res.render(), flush=True))
+            written += sum(1 for r in apply_lock(proj, plan, report=lambda res: print(res.render(), flush=True)) if r.written)
         except LockFailed as exc:
             failures += exc.failures
+            written += exc.locked
     if steps:
         try:
-            apply_system(proj, steps, say=lambda line: print(line, flush=True))
+            written += apply_system(proj, steps, say=lambda line: print(line, flush=True))
         except LockFailed as exc:
             failures += exc.failures
+            written += exc.locked
     if failures:
-        raise LockFailed(failures, 0)
+        raise LockFailed(failures, written)
 
 
 TASKS = [lock]

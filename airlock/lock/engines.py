@@ -74,6 +74,7 @@ class LockFailed(ExternalError):
 
     def __init__(self, failures: Sequence[tuple[str, str, str]], locked: int) -> None:
         self.failures = list(failures)
+        self.locked = locked
         parts = [f"{name} ({engine}): {reason}" for name, engine, reason in failures]
         tail = f"; {locked} other preset{'s' if locked != 1 else ''} locked" if locked else ""
         super().__init__(f"lock failed for {len(failures)} preset{'s' if len(failures) != 1 else ''}: " + " | ".join(parts) + tail)
