@@ -147,14 +147,15 @@ def test_inv_build_on_a_terminal_asks_and_builds_the_chosen_preset(built_demo: s
 
 
 def _builder_steps(log: str) -> list[tuple[str, bool]]:
-    """Each builder RUN step in BuildKit's plain progress, in order: (its line, whether it was CACHED).
+    """Each RUN step of the builder's stages (builder-base, parts-compiled or parts-prebuilt, builder) in BuildKit's
+    plain progress, in order: (its line, whether it was CACHED).
 
     Step ids (``#8``) restart with each docker build, so a CACHED line belongs to the latest header with its id.
     """
     steps: list[list[object]] = []
     latest: dict[str, list[object]] = {}
     for line in log.splitlines():
-        head = re.match(r"(#\d+) (\[builder [^\]]*\] RUN .*)$", line)
+        head = re.match(r"(#\d+) (\[(?:builder|builder-base|parts-compiled|parts-prebuilt) [^\]]*\] RUN .*)$", line)
         if head:
             latest[head.group(1)] = step = [head.group(2), False]
             steps.append(step)
