@@ -149,17 +149,22 @@ def render_packages(debs: list[Deb]) -> str:
 #: ``apt-get install -s`` lines: ``Inst NAME [OLD] (VERSION ORIGIN [ARCH]) [BREAKS ]``. The
 #: ``[OLD]`` is there when the base already has an older version (an upgrade, e.g. from
 #: jammy-updates): those .debs are needed offline too.
-_WANTED = re.compile(r"^Inst (\S+) (?:\[[^\]]*\] )?\((\S+) [^\[]*\[([^\]]+)\]\)")
+_WANTED = re.compile(r"^Inst (\S+) (?:\[[^\]]*\] )?\((\S+) ([^\[]*?) ?\[([^\]]+)\]\)")
 
 
-def _parse_wanted(text: str) -> list[tuple[str, str, str]]:
-    """(package, version, arch) of every package apt would install or upgrade."""
+def parse_sim(text: str) -> list[tuple[str, str, str, str]]:
+    """(package, version, arch, origin) of every package apt would install or upgrade."""
     out = []
     for line in text.splitlines():
         m = _WANTED.match(line.strip())
         if m:
-            out.append((m.group(1), m.group(2), m.group(3)))
+            out.append((m.group(1), m.group(2), m.group(4), m.group(3).strip()))
     return out
+
+
+def _parse_wanted(text: str) -> list[tuple[str, str, str]]:
+    """(package, version, arch) of every package apt would install or upgrade."""
+    return [(p, v, a) for p, v, a, _ in parse_sim(text)]
 
 
 def _parse_controls(text: str) -> dict[str, str]:

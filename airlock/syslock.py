@@ -218,20 +218,8 @@ def parse_status(text: str) -> tuple[Installed, ...]:
     return tuple(sorted(out, key=lambda p: (p.name, p.arch)))
 
 
-#: ``apt-get install -s``: ``Inst NAME [OLD] (VERSION ORIGIN [ARCH]) [BREAKS ]``
-_INST = re.compile(r"^Inst (\S+) (?:\[[^\]]*\] )?\((\S+) (.*?) ?\[([^\]]+)\]\)")
 #: ``apt-get install --print-uris -qq``: ``'URL' FILENAME SIZE SHA256:HEX``
 _URI = re.compile(r"^'(\S+)' (\S+\.deb) (\d+) (?:SHA256:([0-9a-f]{64}))?")
-
-
-def parse_sim(text: str) -> list[tuple[str, str, str, str]]:
-    """(package, version, arch, origin) of every package apt would install or upgrade."""
-    out = []
-    for line in text.splitlines():
-        m = _INST.match(line.strip())
-        if m:
-            out.append((m.group(1), m.group(2), m.group(4), m.group(3).strip()))
-    return out
 
 
 def parse_uris(text: str) -> dict[str, tuple[str, int, str | None]]:
@@ -248,7 +236,7 @@ def stage_debs(sim: str, uris: str, where: str) -> tuple[DebPin, ...]:
     """The .debs of one stage from apt's simulation and its ``--print-uris`` (sorted by file name)."""
     got = parse_uris(uris)
     out = []
-    for pkg, ver, arch, origin in parse_sim(sim):
+    for pkg, ver, arch, origin in debs.parse_sim(sim):
         name = debs.deb_filename(pkg, ver, arch)
         if name not in got or got[name][2] is None:
             raise ExternalError(f"{where}: apt gave no URL and SHA256 for {name} (package {pkg} {ver}); is the archive's index complete?")
