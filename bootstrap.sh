@@ -88,7 +88,9 @@ tests() {
     setup
     say "unit tests (offline, no engine)"
     .venv/bin/python -m pytest -m "not docker and not network" "$@"
-    say "integration tests (real Docker engine, PyPI, Debian's archive)"
+    # A full run needs about 20 GB free beside the build cache (docs/build-guide.md, "Disk").
+    local root; root=$(docker info --format '{{.DockerRootDir}}' 2>/dev/null || echo /)
+    say "integration tests (real Docker engine, PyPI, Debian's archive); free: $(df -h --output=avail /tmp | tail -1 | tr -d ' ') in /tmp, $(df -h --output=avail "$root" | tail -1 | tr -d ' ') in $root"
     .venv/bin/python -m pytest -m "docker or network" "$@"
 }
 
