@@ -68,10 +68,16 @@ def base_images(preset: Preset) -> list[BaseImage]:
 
 
 def make_available(img: BaseImage, platform: str, *, run: Runner = runner.run) -> None:
-    """Get ``img`` into the engine for sync: already there, bootstrapped here, or pulled (commands through ``run``)."""
-    if docker.image_exists(img.ref):
+    """Get ``img`` into the engine for sync: already there, bootstrapped here, or pulled (commands through ``run``).
+
+    An empty image under a bootstrapped ref (what an import on a full disk leaves) is removed and bootstrapped again.
+    """
+    size = _image_size(img.ref, run)
+    if size is not None and (size > 0 or not img.bootstrapped):
         return
     if img.bootstrapped:
+        if size == 0:
+            run([docker.client(), "image", "rm", "-f", img.ref], check=False)
         bootstrap(img, run=run)
         return
     proc = run([docker.client(), "pull", "--platform", platform, img.ref], check=False)
@@ -126,6 +132,24 @@ def bootstrap(img: BaseImage, *, run: Runner = runner.run, which: Callable[[str]
                 str(tar), img.ref,
             ]
         )
+        if not _image_size(img.ref, run):
+            # Seen when the engine's disk filled during the import: exit 0 and an image with no files.
+            run([docker.client(), "image", "rm", "-f", img.ref], check=False)
+            raise ExternalError(
+                f"{img.field}.bootstrap: docker import of the {bs.suite} rootfs ({tar.stat().st_size} bytes) gave an empty "
+                f"image {img.ref}, removed; is the engine's disk full? (docker system df)"
+            )
+
+
+def _image_size(ref: str, run: Runner) -> int | None:
+    """The engine's size of ``ref`` in bytes (None: no such image)."""
+    proc = run([docker.client(), "image", "inspect", "--format", "{{.Size}}", ref], check=False)
+    if proc.returncode != 0:
+        return None
+    try:
+        return int(proc.stdout.strip())
+    except ValueError:
+        return None
 
 
 def fetch_keyring(img: BaseImage, tmp: Path) -> Path:

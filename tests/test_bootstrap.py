@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import functools
 import http.server
+import os
 import socket
+import subprocess
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -137,3 +139,50 @@ def test_real_debootstrap_against_an_empty_mirror_names_url_and_404(served: tupl
     msg = str(exc.value)
     assert msg.startswith(f"base.builder.bootstrap: debootstrap bookworm from {url}/debian failed (exit 1): ")
     assert f"Failed getting release file {url}/debian/dists/bookworm/Release; cause: HTTP 404" in msg
+
+
+class _Engine:
+    """Stands in for debootstrap, tar and the docker client: records each command; the image's size is ``sizes``' next."""
+
+    def __init__(self, *sizes: str) -> None:
+        self.sizes = list(sizes)
+        self.ran: list[list[str]] = []
+
+    def __call__(self, argv: Sequence[str | os.PathLike[str]], **_: object) -> subprocess.CompletedProcess[str]:
+        args = [os.fspath(a) for a in argv]
+        self.ran.append(args)
+        if args[0] == "debootstrap":
+            (Path(args[-2]) / "etc" / "apt").mkdir(parents=True)
+        elif args[0] == "tar":
+            Path(args[args.index("-cf") + 1]).write_bytes(b"\0" * 10240)
+        elif args[1:3] == ["image", "inspect"]:
+            size = self.sizes.pop(0)
+            return subprocess.CompletedProcess(args, 1 if size == "missing" else 0, "" if size == "missing" else size + "\n", "")
+        return subprocess.CompletedProcess(args, 0, "", "")
+
+    def verbs(self) -> list[str]:
+        return [a[0] if a[0] in ("debootstrap", "tar") else " ".join(a[1:3]) for a in self.ran]
+
+
+def test_an_import_that_gives_an_empty_image_is_removed_and_named() -> None:
+    """docker import exiting 0 with an image of no files (a full disk did that): the image is removed, one line says so."""
+    engine = _Engine("0")
+    with pytest.raises(ExternalError) as exc:
+        images.bootstrap(_image(), run=engine, which=lambda _: "/usr/sbin/debootstrap")
+    msg = str(exc.value)
+    assert msg.startswith("base.builder.bootstrap: docker import of the bookworm rootfs (10240 bytes) gave an empty image airlock-base/test:x, removed")
+    assert "disk full" in msg and "\n" not in msg
+    assert engine.verbs() == ["debootstrap", "tar", "import --change", "image inspect", "image rm"], engine.ran
+
+
+def test_an_empty_bootstrapped_base_in_the_engine_is_bootstrapped_again() -> None:
+    """make_available: an empty image under a bootstrapped ref is removed and made anew; a real one is taken as it is."""
+    engine = _Engine("0", "94371840")
+    images.make_available(_image(), "linux/amd64", run=engine)
+    assert engine.verbs()[0:3] == ["image inspect", "image rm", "debootstrap"] and engine.verbs()[-1] == "image inspect"
+    kept = _Engine("94371840")
+    images.make_available(_image(), "linux/amd64", run=kept)
+    assert kept.verbs() == ["image inspect"]
+    missing = _Engine("missing", "94371840")
+    images.make_available(_image(), "linux/amd64", run=missing)
+    assert missing.verbs()[0:2] == ["image inspect", "debootstrap"]
