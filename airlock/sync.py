@@ -476,7 +476,11 @@ def apply_sync(
             known.pop(rel, None)
             images.save(img, store / rel)
             if plan.system_lock is not None:
-                _check_base(preset.name, img, plan.system_lock, images.dpkg_status_from_tar(store / rel))
+                try:
+                    _check_base(preset.name, img, plan.system_lock, images.dpkg_status_from_tar(store / rel))
+                except IntegrityError:
+                    (store / rel).unlink()  # not the pinned base: never left in the store, indexed or not
+                    raise
             results["images"].downloaded += (store / rel).stat().st_size
             say(f"images   {rel}: {progress.mb((store / rel).stat().st_size)}")
         origins[rel] = ("image", f"bootstrap {img.base.bootstrap.suite} {img.base.bootstrap.mirror}" if img.base.bootstrap else f"registry {img.ref}", img.ref)

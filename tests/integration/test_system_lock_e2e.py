@@ -219,3 +219,24 @@ def test_a_pinned_version_republished_with_other_bytes_or_other_dependencies_is_
     assert f"locks/{DEMO}.system.json: builder: airlock-fake_1.0_all.deb from {archive.url}/./airlock-fake_1.0_all.deb" in line
     assert "sha256 mismatch: expected " in line
     assert not (site / "artifacts" / DEMO / "debs" / "builder").exists()
+
+
+def test_a_base_that_is_not_the_pinned_one_is_refused_and_not_left_in_the_store(site: Path, archive: Archive) -> None:
+    """Locked on one base; the engine's base under that tag now has one more package installed (what a re-bootstrap
+    after a point release gives): sync of the images says so in one line, exit 1, and leaves no tarball behind, so
+    the next sync does not find (and re-save) an unindexed one; every later sync says the same."""
+    archive.publish(dict([_entry("airlock-fake", "1.0")]))
+    ok(inv(site, "lock", "--preset", DEMO, "--only", "system"), "inv lock --only system")
+    preset = load_preset(Project.here(site), DEMO)
+    img = images.base_image(preset, "builder")
+    subprocess.run(["docker", "build", "--network=none", "-q", "-t", img.ref, "-"], check=True, capture_output=True, text=True,
+                   input=f"FROM {img.ref}\nRUN printf '\\nPackage: airlock-drift\\nStatus: install ok installed\\nArchitecture: all\\nVersion: 1\\n' >> /var/lib/dpkg/status\n")
+    store = site / "artifacts" / DEMO
+    for _ in range(2):
+        proc = inv(site, "sync", "--preset", DEMO, "--only", "images")
+        assert proc.returncode == ExitCode.INTEGRITY, proc.stderr
+        line = _one_line(proc)
+        assert f"locks/{DEMO}.system.json: builder base {img.ref} is not the pinned one (installed packages differ: " in line, line
+        assert "airlock-drift" in line and line.endswith(f"re-lock with: inv lock --preset {DEMO} --only system --upgrade"), line
+        assert not list((store / "images").glob("*.tar")), sorted((store / "images").iterdir())
+        assert "removed" not in proc.stdout, proc.stdout
