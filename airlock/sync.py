@@ -91,6 +91,31 @@ class SyncPlan:
     def noop(self) -> bool:
         return not any(ph.fetch or ph.remove for ph in self.phases.values())
 
+    @property
+    def fetch_bytes(self) -> int:
+        """At most this many bytes of wheels and .debs will be written (sizes the index and the system lock give;
+        base tarballs, sources and built wheels come on top)."""
+        n = sum(c.size or 0 for c in (*self.wheel_choices, *self.build_dep_choices))
+        if self.system_lock is not None:
+            n += sum(d.size for stage in self.debs_todo for d in self.system_lock.stage(stage).debs)
+        return n
+
+
+#: what a sync keeps free beside what it writes (apt's lists, the index, a base tarball of ~100 MB)
+SPARE_BYTES = 512 * 1024 * 1024
+
+
+def check_space(plan: SyncPlan, store: Path, free: Callable[[Path], int] = lambda p: shutil.disk_usage(p).free) -> None:
+    """Refuse, before anything is written, a sync that cannot fit on the store's disk (ExternalError, one line)."""
+    where = store if store.exists() else store.parent
+    need, have = plan.fetch_bytes + SPARE_BYTES, free(where)
+    if need > have:
+        raise ExternalError(
+            f"artifacts/{plan.preset}: this sync writes up to {progress.mb(plan.fetch_bytes)} of wheels and .debs and needs "
+            f"{progress.mb(SPARE_BYTES)} spare, but its disk has {progress.mb(have)} free; free space there, or make "
+            "artifacts/ a symlink to a bigger disk"
+        )
+
 
 @dataclass
 class PhaseResult:

@@ -254,3 +254,43 @@ def test_a_stage_whose_packages_are_not_the_system_locks_is_resolved_again() -> 
     assert plan.debs_todo == list(images.STAGES) and "1 locked .debs" in plan.phases["debs"].fetch[0]
     plan = plan_sync(_facts(system_lock=_system_lock("5" * 64), deb_index=index, only=("wheels",)))
     assert plan.debs_todo == [] and plan.noop
+
+
+# --------------------------------------------- check_space: refused before anything is written, in one line
+
+from airlock import syslock  # noqa: E402
+from airlock.errors import ExternalError  # noqa: E402
+from airlock.sync import SPARE_BYTES, check_space  # noqa: E402
+
+SYSLOCK = syslock.read(REPO / "locks" / f"{DEMO}.system.json")
+
+
+def test_the_bytes_a_sync_writes_are_its_new_wheels_and_the_debs_of_each_stage_it_resolves() -> None:
+    """fetch_bytes: the index's size of each wheel to fetch plus the system lock's size of every .deb of a stage to resolve."""
+    wheel = WheelChoice(IDNA, IDNA_WHL.split("/")[1], "https://files/idna.whl", "3" * 64, 70_000)
+    builder = {d.filename: d.sha256 for d in SYSLOCK.stage("builder").debs}  # type: ignore[union-attr]
+    plan = plan_sync(_facts(known=_without(IDNA_WHL), wheel_choices=[wheel], deb_complete={"builder": True, "runtime": False},
+                            system_lock=SYSLOCK, deb_index={"builder": builder}))
+    runtime = sum(d.size for d in SYSLOCK.stage("runtime").debs)  # type: ignore[union-attr]
+    assert plan.debs_todo == ["runtime"] and runtime > 1_000_000
+    assert plan.fetch_bytes == 70_000 + runtime
+    assert plan_sync(_facts()).fetch_bytes == 0
+
+
+def test_a_sync_that_cannot_fit_is_refused_in_one_line_naming_the_store_and_the_sizes(tmp_path: Path) -> None:
+    """Free space below what the sync writes plus the spare: ExternalError (exit 3), one line; enough space: no error."""
+    wheel = WheelChoice(IDNA, IDNA_WHL.split("/")[1], "https://files/idna.whl", "3" * 64, 300_000_000)
+    plan = plan_sync(_facts(known=_without(IDNA_WHL), wheel_choices=[wheel]))
+    asked: list[Path] = []
+
+    def free(p: Path) -> int:
+        asked.append(p)
+        return 200_000_000
+
+    with pytest.raises(ExternalError) as exc:
+        check_space(plan, tmp_path / "artifacts" / DEMO, free)
+    msg = str(exc.value)
+    assert msg == (f"artifacts/{DEMO}: this sync writes up to 300.0 MB of wheels and .debs and needs 536.9 MB spare, but its disk "
+                   "has 200.0 MB free; free space there, or make artifacts/ a symlink to a bigger disk")
+    assert exc.value.exit_code == 3 and asked == [tmp_path / "artifacts"]  # the nearest folder that exists
+    check_space(plan, tmp_path, lambda _: 300_000_000 + SPARE_BYTES)

@@ -24,7 +24,7 @@ from airlock.store import writer
 def sync(c, preset="", only=None, jobs=4, dry_run=False):  # type: ignore[no-untyped-def]
     """Download the preset's wheels, .debs, sources and base images into artifacts/<preset>/."""
     from airlock.errors import InputError
-    from airlock.sync import PHASES, apply_sync, gather_sync, plan_sync, render_summary
+    from airlock.sync import PHASES, apply_sync, check_space, gather_sync, plan_sync, render_summary
 
     if not preset:
         raise InputError("--preset is required (see: inv presets)")
@@ -38,6 +38,7 @@ def sync(c, preset="", only=None, jobs=4, dry_run=False):  # type: ignore[no-unt
         if dry_run:
             print(plan.render())
             return
+        check_space(plan, proj.artifacts(p.name))
         results = apply_sync(proj, p, plan, jobs=jobs)
     print(render_summary(results, time.monotonic() - t0))
     print(f"downloaded {sum(r.downloaded for r in results.values())} bytes")
