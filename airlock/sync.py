@@ -107,7 +107,7 @@ SPARE_BYTES = 512 * 1024 * 1024
 
 def check_space(plan: SyncPlan, store: Path, free: Callable[[Path], int] = lambda p: shutil.disk_usage(p).free) -> None:
     """Refuse, before anything is written, a sync that cannot fit on the store's disk (ExternalError, one line)."""
-    where = store if store.exists() else store.parent
+    where = next(p for p in (store, *store.parents) if p.exists())  # the nearest folder that exists: its disk
     need, have = plan.fetch_bytes + SPARE_BYTES, free(where)
     if need > have:
         raise ExternalError(

@@ -288,9 +288,9 @@ def test_a_sync_that_cannot_fit_is_refused_in_one_line_naming_the_store_and_the_
         return 200_000_000
 
     with pytest.raises(ExternalError) as exc:
-        check_space(plan, tmp_path / "artifacts" / DEMO, free)
+        check_space(plan, tmp_path / "proj" / "artifacts" / DEMO, free)
     msg = str(exc.value)
     assert msg == (f"artifacts/{DEMO}: this sync writes up to 300.0 MB of wheels and .debs and needs 536.9 MB spare, but its disk "
                    "has 200.0 MB free; free space there, or make artifacts/ a symlink to a bigger disk")
-    assert exc.value.exit_code == 3 and asked == [tmp_path / "artifacts"]  # the nearest folder that exists
+    assert exc.value.exit_code == 3 and asked == [tmp_path]  # the nearest folder that exists (no artifacts/ yet)
     check_space(plan, tmp_path, lambda _: 300_000_000 + SPARE_BYTES)
